@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from .models import Project, Review, StreamEvent
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "model", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ["pk", "project", "model", "status", "created_at", "cost_usd"]
+    list_filter = ["status", "model"]
+    readonly_fields = ["pack_summary", "archive_sha256", "lease_expires_at"]
+
+
+@admin.register(StreamEvent)
+class StreamEventAdmin(admin.ModelAdmin):
+    list_display = ["review", "seq", "kind"]

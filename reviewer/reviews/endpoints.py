@@ -1,0 +1,90 @@
+"""Where the Django side meets the two plain libraries: which model, which endpoint and
+key, which limits. Settings are read here so that packing/ and llm/ never import Django."""
+
+import dataclasses
+import os
+from functools import cache
+
+from django.conf import settings
+
+from reviewer import llm
+from reviewer.packing import Budget, PackOptions
+
+# Base URLs per provider; `LLM_<PROVIDER>_BASE_URL` overrides each.
+DEFAULT_BASE_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "google": "https://generativelanguage.googleapis.com/v1beta",
+    "anthropic": "https://api.anthropic.com/v1",
+    "deepseek": "https://api.deepseek.com/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+}
+
+
+@cache
+def catalogue():
+    return llm.load_catalogue(settings.LLM_CATALOGUE_FILE or None)
+
+
+def model_choices():
+    return [(m.id, m.label) for m in catalogue().values()]
+
+
+def default_model_id():
+    return settings.LLM_MODEL
+
+
+def model_for(model_id):
+    models = catalogue()
+    if model_id in models:
+        return models[model_id]
+    # An id the catalogue does not know is taken as a model of the configured
+    # OpenAI-compatible endpoint, with the generic entry's limits.
+    generic = models["openai-compatible"]
+    return dataclasses.replace(generic, id=model_id, label=model_id, api_model=model_id)
+
+
+def endpoint_for(model):
+    provider = model.provider.upper()
+    base_url = os.environ.get(f"LLM_{provider}_BASE_URL")
+    api_key = os.environ.get(f"LLM_{provider}_API_KEY")
+    if model.id == settings.LLM_MODEL or model.provider == "openai-compatible":
+        base_url = base_url or settings.LLM_BASE_URL
+    return llm.Endpoint(
+        base_url=base_url or DEFAULT_BASE_URLS.get(model.provider, settings.LLM_BASE_URL),
+        api_key=api_key or settings.LLM_API_KEY or None,
+    )
+
+
+def budget_for(model):
+    return Budget(
+        context_tokens=model.context_tokens,
+        max_output_tokens=model.max_output_tokens,
+        pdf_max_pages=model.pdf_max_pages,
+        pdf_max_bytes=model.pdf_max_bytes,
+    )
+
+
+def _patterns(text):
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def pack_options_for(project):
+    return PackOptions(
+        max_upload_bytes=settings.MAX_UPLOAD_BYTES,
+        extra_ignores=_patterns(project.ignore_patterns),
+        force_includes=_patterns(project.include_patterns),
+    )
+
+
+def client_settings():
+    return llm.ClientSettings(
+        connect_timeout=settings.LLM_CONNECT_TIMEOUT,
+        first_token_timeout=settings.LLM_FIRST_TOKEN_TIMEOUT,
+        stall_timeout=settings.LLM_STALL_TIMEOUT,
+        total_timeout=settings.LLM_TOTAL_TIMEOUT,
+        max_retries=settings.LLM_MAX_RETRIES,
+    )
+
+
+def shared_state():
+    return None

@@ -1,0 +1,52 @@
+from django import forms
+from django.conf import settings
+
+from .models import Project
+
+
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name"]
+        labels = {"name": "Name"}
+
+
+class ProjectSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name", "model", "ignore_patterns", "include_patterns"]
+        labels = {
+            "ignore_patterns": "Extra ignore patterns",
+            "include_patterns": "Force-include patterns",
+        }
+        widgets = {
+            "ignore_patterns": forms.Textarea(
+                attrs={"rows": 4, "placeholder": "docs/legacy/\n*.snap"}
+            ),
+            "include_patterns": forms.Textarea(attrs={"rows": 3, "placeholder": "vendor/ourlib/"}),
+        }
+
+
+class UploadForm(forms.Form):
+    archive = forms.FileField(label="Repository archive")
+    spec = forms.FileField(label="Specification PDF")
+    model = forms.ChoiceField(label="Model", required=False)
+
+    def __init__(self, *args, model_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = list(model_choices)
+
+    def clean_archive(self):
+        archive = self.cleaned_data["archive"]
+        if archive.size > settings.MAX_UPLOAD_BYTES:
+            limit = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
+            raise forms.ValidationError(f"The archive is larger than the {limit} MB limit.")
+        return archive
+
+    def clean_spec(self):
+        spec = self.cleaned_data["spec"]
+        head = spec.read(5)
+        spec.seek(0)
+        if head != b"%PDF-":
+            raise forms.ValidationError("The specification is not a PDF.")
+        return spec

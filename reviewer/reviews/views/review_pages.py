@@ -1,0 +1,58 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from reviewer.teams.models import Role
+
+from ..access import get_review_for_user
+from ..models import Review, Status
+from ..relay import text_so_far
+from ..rendering import render_report
+from .uploads import clone_review, start_review
+
+
+@login_required
+def review_detail(request, pk):
+    review = get_review_for_user(request.user, pk)
+    if review.status == Status.DRAFT:
+        return redirect("review_preview", review.pk)
+    context = {"review": review, "project": review.project}
+    if review.is_final:
+        context["report_html"] = render_report(review.report)
+    else:
+        # The text so far comes from the relay, and the stream resumes right after it.
+        context["text"], context["last_event_id"] = text_so_far(review.pk)
+    return render(request, "reviews/review.html", context)
+
+
+@login_required
+@require_POST
+def review_cancel(request, pk):
+    review = get_review_for_user(request.user, pk, Role.MEMBER)
+    Review.objects.filter(
+        pk=review.pk, status__in=[Status.QUEUED, Status.PACKING, Status.WAITING, Status.STREAMING]
+    ).update(cancel_requested=True)
+    if request.htmx:
+        return render(request, "reviews/_cancel_requested.html")
+    return redirect(review)
+
+
+@login_required
+@require_POST
+def review_retry(request, pk):
+    review = get_review_for_user(request.user, pk, Role.MEMBER)
+    return redirect(clone_review(review, request.user))
+
+
+@login_required
+def review_preview(request, pk):
+    review = get_review_for_user(request.user, pk)
+    return render(request, "reviews/preview.html", {"review": review, "project": review.project})
+
+
+@login_required
+@require_POST
+def review_start(request, pk):
+    review = get_review_for_user(request.user, pk, Role.MEMBER)
+    start_review(review)
+    return redirect(review)

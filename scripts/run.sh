@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Starts the ASGI server and a Celery worker together; Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+PORT="${PORT:-8000}"
+
+$PY -m celery -A reviewer worker --loglevel "${CELERY_LOG_LEVEL:-INFO}" --concurrency "${WORKER_CONCURRENCY:-2}" &
+worker=$!
+trap 'kill -TERM "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT INT TERM
+
+echo "reviewer: http://127.0.0.1:${PORT}/  (Ctrl-C stops the server and the worker)"
+$PY -m uvicorn reviewer.asgi:application --host 127.0.0.1 --port "$PORT" \
+  --timeout-graceful-shutdown 3 --no-server-header

@@ -1,0 +1,27 @@
+// Small page behaviours that htmx attributes do not cover. Served from our own origin so
+// the Content-Security-Policy can forbid inline scripts.
+(function () {
+  "use strict";
+
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var live = document.getElementById("review-live");
+    if (!live) return;
+    if (event.detail && event.detail.type === "done") {
+      live.classList.add("finished");
+      return;
+    }
+    var stream = document.getElementById("review-stream");
+    if (stream && event.detail && event.detail.type === "delta") {
+      var nearBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
+      if (nearBottom) window.scrollTo(0, document.body.scrollHeight);
+    }
+  });
+
+  // The status word also colours its badge.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var el = event.detail && event.detail.target;
+    if (el && el.id === "review-status") {
+      el.className = "status status-" + el.textContent.trim();
+    }
+  });
+})();

@@ -1,0 +1,91 @@
+"""Shared fixtures: alice (owner), bob (member) and charlie (outsider); the fake model
+server; and whole running stacks for end-to-end tests in both profiles."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.fakes.llm_server import FakeLLMServer
+from tests.stack import Stack
+
+PROFILES = ["embedded", "services"]
+
+
+def pytest_collection_modifyitems(config, items):
+    # The in-process tests run first; the slow stacks start only once those pass.
+    items.sort(key=lambda item: "stack" in getattr(item, "fixturenames", ()))
+
+
+# -- in-process (pytest-django) -------------------------------------------------------
+@pytest.fixture
+def password():
+    return "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def alice(django_user_model, password):
+    return django_user_model.objects.create_user("alice", "alice@example.com", password)
+
+
+@pytest.fixture
+def bob(django_user_model, password):
+    return django_user_model.objects.create_user("bob", "bob@example.com", password)
+
+
+@pytest.fixture
+def charlie(django_user_model, password):
+    return django_user_model.objects.create_user("charlie", "charlie@example.com", password)
+
+
+@pytest.fixture
+def team(alice, bob):
+    from reviewer.teams.access import personal_team
+    from reviewer.teams.models import Membership, Role
+
+    team = personal_team(alice)
+    Membership.objects.create(team=team, user=bob, role=Role.MEMBER)
+    return team
+
+
+@pytest.fixture
+def project(team, alice):
+    from reviewer.reviews.models import Project
+
+    return Project.objects.create(team=team, name="Shop", created_by=alice, model="gpt-4.1")
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+# -- real processes -------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def fake_llm():
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def llm(fake_llm):
+    fake_llm.reset()
+    yield fake_llm
+    fake_llm.reset()
+
+
+def _services_available():
+    ok = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], capture_output=True)
+    return ok.returncode == 0 and shutil.which("redis-cli") is not None
+
+
+@pytest.fixture(scope="session", params=PROFILES)
+def stack(request, fake_llm, tmp_path_factory):
+    if request.param == "services" and not _services_available():
+        pytest.fail(
+            "the services profile needs PostgreSQL and Redis on 127.0.0.1 (.ci/run starts them)"
+        )
+    running = Stack(request.param, tmp_path_factory.mktemp(request.param), fake_llm.url).start()
+    yield running
+    running.stop()

@@ -1,0 +1,236 @@
+"""A whole running reviewer for end-to-end tests: migrated database, ASGI server and a
+real Celery worker as subprocesses, in one of the two profiles.
+
+- embedded: SQLite and the filesystem broker under a temporary var/;
+- services: a fresh PostgreSQL database and a Redis database of its own.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-horse-battery-staple"
+USERS = ("alice", "bob", "charlie")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(check, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not come up within {timeout} s")
+
+
+class Stack:
+    def __init__(self, profile, base_dir, llm_url, **extra_env):
+        self.profile = profile
+        self.base_dir = Path(base_dir)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "reviewer.settings",
+            "VAR_DIR": str(self.base_dir / "var"),
+            "SECRET_KEY": uuid.uuid4().hex * 2,
+            "DEBUG": "0",
+            "PORT": str(self.port),
+            "SITE_URL": self.url,
+            "LLM_BASE_URL": llm_url,
+            "LLM_API_KEY": "sk-test-e2e-key-0000",
+            "LLM_MODEL": "gpt-4.1",
+            "LLM_MAX_RETRIES": "2",
+            "REVIEW_LEASE_SECONDS": "6",
+            "REVIEW_REAP_SECONDS": "1",
+            "REVIEW_CHECKPOINT_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
+            **extra_env,
+        }
+        self.env.pop("DATABASE_URL", None)
+        self.env.pop("REDIS_URL", None)
+        self.database = None
+        if profile == "services":
+            self.database = f"reviewer_e2e_{uuid.uuid4().hex[:10]}"
+            self.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.database}"
+            self.env["REDIS_URL"] = f"redis://127.0.0.1:6379/{int(extra_env.get('REDIS_DB', 9))}"
+        self.server = None
+        self.workers = []
+        self.logs = self.base_dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self):
+        if self.database:
+            subprocess.run(
+                [
+                    "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-c",
+                    f"CREATE DATABASE {self.database}",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            import redis
+
+            redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()
+        self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput", "-v0")
+        for name in USERS:
+            self.create_user(name)
+        self.start_server()
+        self.start_worker()
+        return self
+
+    def stop(self):
+        for worker in self.workers:
+            _terminate(worker)
+        _terminate(self.server)
+        if self.database:
+            subprocess.run(
+                [
+                    "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-c",
+                    f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)",
+                ],
+                capture_output=True,
+            )
+
+    def manage(self, *args, check=True, timeout=120):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
+        )
+
+    def shell(self, code):
+        return self.manage("shell", "-c", code).stdout
+
+    def create_user(self, name):
+        self.shell(
+            "from django.contrib.auth.models import User\n"
+            f"User.objects.create_user({name!r}, {name + '@example.com'!r}, {PASSWORD!r})"
+        )
+
+    def start_server(self):
+        log = open(self.logs / "server.log", "ab")  # noqa: SIM115
+        self.server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "reviewer.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--timeout-graceful-shutdown",
+                "1",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        _wait_for(self._server_up, 30, "the ASGI server")
+
+    def _server_up(self):
+        try:
+            return httpx.get(self.url + "/accounts/login/", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def start_worker(self, name=None):
+        name = name or f"w{len(self.workers)}@e2e"
+        log = open(self.logs / f"worker-{len(self.workers)}.log", "ab")  # noqa: SIM115
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "reviewer",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "-n",
+                name,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.workers.append(worker)
+        _wait_for(
+            lambda: "ready" in (self.logs / f"worker-{len(self.workers) - 1}.log").read_text(),
+            60,
+            "the Celery worker",
+        )
+        return worker
+
+    def kill_worker(self, worker):
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+
+    # -- talking to it ----------------------------------------------------------------
+    def client(self, username="alice"):
+        client = httpx.Client(base_url=self.url, timeout=30, follow_redirects=True)
+        client.get("/accounts/login/")
+        response = client.post(
+            "/accounts/login/",
+            data={"username": username, "password": PASSWORD, "next": "/"},
+            headers={"X-CSRFToken": client.cookies["csrftoken"], "Referer": self.url + "/"},
+        )
+        response.raise_for_status()
+        assert "sessionid" in client.cookies, "login failed"
+        return client
+
+    def review_field(self, review_id, field):
+        out = self.shell(
+            "from reviewer.reviews.models import Review\n"
+            f"print(repr(getattr(Review.objects.get(pk={review_id}), {field!r})))"
+        )
+        return eval(out.strip())  # noqa: S307 - our own repr of a model field
+
+
+def _terminate(process):
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
