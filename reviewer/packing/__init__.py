@@ -1,0 +1,33 @@
+"""Turn an uploaded repository archive and a spec PDF into one LLM request.
+
+Plain Python, no Django: the web app previews with it and the Celery worker
+sends what it returns.
+"""
+
+from .errors import PackingError
+from .models import (
+    Budget,
+    ExcludedFile,
+    IncludedFile,
+    Pack,
+    PackOptions,
+    Redaction,
+    SpecDocument,
+)
+from .pdf import check_pdf
+from .pipeline import pack
+from .tokens import count_tokens
+
+__all__ = [
+    "Budget",
+    "ExcludedFile",
+    "IncludedFile",
+    "Pack",
+    "PackOptions",
+    "PackingError",
+    "Redaction",
+    "SpecDocument",
+    "check_pdf",
+    "count_tokens",
+    "pack",
+]

@@ -1,0 +1,192 @@
+"""pack(): archive + PDF -> the best single request that fits the model."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+
+from .archive import KIND_FILE, KIND_HARDLINK, KIND_SYMLINK, Member, human, read_archive
+from .errors import PackingError
+from .models import (
+    REASON_BINARY,
+    REASON_DEFAULT,
+    REASON_HARDLINK,
+    REASON_SPECIAL,
+    REASON_SYMLINK,
+    REASON_TOO_LARGE,
+    Budget,
+    ExcludedFile,
+    IncludedFile,
+    Pack,
+    PackOptions,
+    Redaction,
+)
+from .pdf import check_pdf
+from .request import INSTRUCTIONS, Candidate, Omitted, file_block, fit
+from .secrets import redact
+from .select import Selector, compile_patterns, default_ignored, matches_self_or_parent
+from .text import decode_text
+
+
+def strip_common_folder(paths: list[str]) -> str:
+    """The single top-level folder every member sits in ('' if there is none)."""
+    first = None
+    for p in paths:
+        head, sep, _ = p.partition("/")
+        if not sep:
+            return ""
+        if first is None:
+            first = head
+        elif head != first:
+            return ""
+    return first or ""
+
+
+def pack(
+    archive_path: str | os.PathLike,
+    spec_path: str | os.PathLike | None,
+    budget: Budget,
+    options: PackOptions | None = None,
+) -> Pack:
+    """Read, select, redact and lay out the repository; raises PackingError on bad input."""
+    options = options or PackOptions()
+    spec = None
+    if spec_path is not None:
+        spec = check_pdf(spec_path, budget.pdf_max_pages, budget.pdf_max_bytes)
+    spec_tokens = spec.estimated_tokens if spec else 0
+    margin_tokens = int(budget.context_tokens * options.margin)
+    budget_tokens = budget.context_tokens - budget.max_output_tokens - spec_tokens - margin_tokens
+    if budget_tokens <= 0:
+        if spec is not None:
+            raise PackingError(
+                f"The specification alone (about {spec_tokens:,} tokens) leaves no room "
+                "for the code in this model's context."
+            )
+        raise PackingError("This model's context leaves no room for the code.")
+
+    force = compile_patterns(options.force_includes)
+
+    def want(raw_path: str) -> bool:
+        # Read bytes unless a built-in rule drops the file anyway. Force-includes are
+        # written relative to the repository root, which we only know at the end, so
+        # try the path both with and without its first folder.
+        if not options.default_ignores or not default_ignored(raw_path):
+            return True
+        if force is None:
+            return False
+        tail = raw_path.partition("/")[2]
+        return matches_self_or_parent(force, raw_path) or bool(
+            tail and matches_self_or_parent(force, tail)
+        )
+
+    members = read_archive(archive_path, options, want)
+    prefix = strip_common_folder([m.path for m in members])
+    by_path: dict[str, Member] = {}
+    for m in members:
+        if prefix:
+            m.path = m.path[len(prefix) + 1 :]
+        by_path[m.path] = m  # a later duplicate wins, as when tar extracts
+    del members
+
+    gitignores = {
+        posixpath.dirname(p): m.data.decode("utf-8", "replace")
+        for p, m in by_path.items()
+        if posixpath.basename(p) == ".gitignore" and m.kind == KIND_FILE and m.data is not None
+    }
+    selector = Selector(
+        list(by_path),
+        gitignores,
+        options.extra_ignores,
+        options.force_includes,
+        use_defaults=options.default_ignores,
+    )
+
+    excluded: list[ExcludedFile] = []
+    dir_counts: dict[tuple[str, str], list] = {}
+    candidates: list[Candidate] = []
+    redactions: list[Redaction] = []
+    redaction_counts: dict[str, int] = {}
+    for path in sorted(by_path):
+        m = by_path[path]
+        if m.kind != KIND_FILE:
+            reason = {KIND_SYMLINK: REASON_SYMLINK, KIND_HARDLINK: REASON_HARDLINK}.get(
+                m.kind, REASON_SPECIAL
+            )
+            detail = f"points to {m.link_target}" if m.link_target else ""
+            excluded.append(ExcludedFile(path, reason, detail))
+            continue
+        dec = selector.decide(path)
+        if dec.ignored:
+            if dec.via_dir:
+                entry = dir_counts.get((dec.via_dir, dec.reason))
+                if entry is None:
+                    dir_counts[(dec.via_dir, dec.reason)] = [1, dec.detail]
+                else:
+                    entry[0] += 1
+            else:
+                excluded.append(ExcludedFile(path, dec.reason, dec.detail))
+            m.data = None
+            continue
+        if m.too_large:
+            excluded.append(
+                ExcludedFile(path, REASON_TOO_LARGE, f"larger than {human(options.max_file_bytes)}")
+            )
+            continue
+        if m.data is None:
+            # Skipped while reading by a built-in rule the selector did not repeat.
+            excluded.append(ExcludedFile(path, REASON_DEFAULT))
+            continue
+        text = decode_text(m.data)
+        size = len(m.data)
+        m.data = None  # the text is all we keep from here on
+        if text is None:
+            excluded.append(ExcludedFile(path, REASON_BINARY))
+            continue
+        text, found = redact(text)
+        for line, kind in found:
+            redactions.append(Redaction(path, line, kind))
+        redaction_counts[path] = len(found)
+        candidates.append(Candidate(path, size, file_block(path, text), len(found)))
+    by_path.clear()
+    for (d, reason), (count, detail) in dir_counts.items():
+        files = f"{count} file{'s' if count != 1 else ''}"
+        excluded.append(ExcludedFile(d + "/", reason, f"{files}; {detail}" if detail else files))
+    excluded.sort(key=lambda e: e.path)
+
+    title = prefix or Path(os.fspath(archive_path)).name
+    spec_note = (
+        f"The specification is the attached PDF `{spec.filename}` ({spec.page_count} pages).\n"
+        if spec
+        else "No specification was provided: review the code on its own merits.\n"
+    )
+    kept, listed, prompt, prompt_tokens = fit(
+        title,
+        candidates,
+        [Omitted(e.path, e.reason, e.detail) for e in excluded],
+        lambda cs: sum(c.redactions for c in cs),
+        spec_note,
+        budget_tokens,
+    )
+    if not kept:
+        raise PackingError(
+            "No file of the repository fits this model's context once the specification "
+            "and the answer are reserved."
+        )
+    kept_paths = {c.path for c in kept}
+    over = [ExcludedFile(o.path, o.reason, o.detail) for o in listed if o.reason == "over budget"]
+    excluded = sorted(excluded + over, key=lambda e: e.path)
+    return Pack(
+        instructions=INSTRUCTIONS,
+        prompt=prompt,
+        spec=spec,
+        included=[IncludedFile(c.path, c.size_bytes, c.tokens, c.redactions) for c in kept],
+        excluded=excluded,
+        redactions=[r for r in redactions if r.path in kept_paths],
+        prompt_tokens=prompt_tokens,
+        spec_tokens=spec_tokens,
+        budget_tokens=budget_tokens,
+        context_tokens=budget.context_tokens,
+        max_output_tokens=budget.max_output_tokens,
+        margin_tokens=margin_tokens,
+    )

@@ -1,0 +1,250 @@
+"""Laying out the request and fitting it into the model's budget.
+
+When the repository does not fit, whole files are dropped - never truncated -
+in this order, largest first within each tier, until the request fits:
+
+  0. generated and data files: JSON/CSV/TSV/SVG/XML/YAML data, snapshots,
+     notebooks, protobuf/gRPC outputs, files named *generated*, anything under
+     fixtures/, testdata/, data/, migrations/;
+  1. tests: tests/, test/, __tests__/, spec/ folders, test_*.py, *_test.go,
+     *.test.js, *.spec.ts and the like;
+  2. documentation: docs/, doc/, *.md, *.rst, *.txt, *.adoc (a root README
+     stays with the code: it says what the code is for);
+  3. everything else, the source code itself.
+
+Each dropped file is named in the prompt and in the summary as "over budget".
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+
+from .tokens import count_tokens, count_tokens_many
+from .tree import render_tree
+
+INSTRUCTIONS = """\
+You are a senior software engineer reviewing a code repository against its \
+specification. The specification is the attached PDF document; the repository \
+follows in the user message: a directory tree, then every included file with \
+line numbers, then the files that were left out and why.
+
+Answer three questions, grounded in the code you were given:
+
+1. Conformance: does the code do what the specification says? For each \
+significant requirement, state whether it is met, partly met or contradicted, \
+and cite the evidence as `path:line` (or `path:start-end`).
+2. Missing or incomplete: which APIs, features, endpoints, data fields, \
+validations or behaviours that the specification requires are absent or only \
+partly implemented? Quote or reference the specification section for each, and \
+cite the nearest related code as `path:line` when there is one.
+3. Refactoring: what should be restructured, simplified or made safer, in order \
+of impact, each with `path:line` citations and a concrete suggestion.
+
+Rules:
+- Cite only paths and line numbers that appear in the files given; never invent \
+code. The number before "|" on each line is its line number.
+- A file listed as omitted was not shown to you: do not claim it is missing; say \
+that it was not reviewed when it matters.
+- Values shown as [REDACTED:kind] were secrets removed before review; treat them \
+as present but unknown, and do not report them as bugs.
+- If the specification is ambiguous, say so rather than guessing.
+
+Write the report in Markdown with exactly these sections:
+# Review report
+## Summary
+## 1. Conformance to the specification
+## 2. Missing or incomplete features
+## 3. Refactoring recommendations
+## Files not reviewed
+"""
+
+_DATA_EXT = (
+    ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".svg", ".xml", ".yaml", ".yml",
+    ".snap", ".ipynb", ".geojson", ".parquet", ".sql", ".dump", ".log", ".lock",
+)  # fmt: skip
+_GENERATED = re.compile(
+    r"(?:_pb2(?:_grpc)?\.pyi?|\.pb\.go|\.pb\.(?:cc|h)|_grpc\.pb\.go|\.pb\.swift|"
+    r"[._-]generated\.\w+|\.g\.dart|\.designer\.cs)$",
+    re.I,
+)
+_DATA_DIRS = {"fixtures", "fixture", "testdata", "test_data", "data", "migrations", "generated",
+              "__snapshots__", "snapshots", "gen"}  # fmt: skip
+_TEST_DIRS = {"tests", "test", "__tests__", "spec", "specs", "testing", "e2e", "cypress"}
+_TEST_NAME = re.compile(
+    r"(?:^test_.*\.py$|_test\.py$|^conftest\.py$|_test\.go$|\.(?:test|spec)\.[cm]?[jt]sx?$|"
+    r"Test\.java$|Tests?\.cs$|_spec\.rb$|_test\.exs?$|Test\.kt$|Tests\.swift$)"
+)
+_DOC_EXT = (".md", ".markdown", ".rst", ".txt", ".adoc", ".org", ".tex")
+_DOC_DIRS = {"docs", "doc", "documentation", "examples", "example"}
+
+
+def drop_tier(path: str) -> int:
+    """0 = dropped first ... 3 = kept longest. See the module docstring."""
+    parts = path.lower().split("/")
+    name = posixpath.basename(path)
+    lower = name.lower()
+    dirs = set(parts[:-1])
+    if lower.endswith(_DATA_EXT) or _GENERATED.search(name) or dirs & _DATA_DIRS:
+        return 0
+    if dirs & _TEST_DIRS or _TEST_NAME.search(name):
+        return 1
+    if "/" not in path and lower.startswith("readme"):
+        return 3
+    if dirs & _DOC_DIRS or lower.endswith(_DOC_EXT):
+        return 2
+    return 3
+
+
+def numbered(text: str) -> str:
+    """Each line prefixed with its 1-based number so the model can cite path:line."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    width = len(str(len(lines)))
+    return "\n".join(f"{i:>{width}}| {line}" for i, line in enumerate(lines, 1))
+
+
+def file_block(path: str, text: str) -> str:
+    # Every content line starts with a number, so no line can close the fence early.
+    lang = _lang(path)
+    body = numbered(text) if text else "(empty file)"
+    return f"### {path}\n```{lang}\n{body}\n```\n"
+
+
+_LANGS = {
+    ".py": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
+    ".ts": "typescript", ".tsx": "tsx", ".jsx": "jsx", ".go": "go", ".rs": "rust",
+    ".java": "java", ".kt": "kotlin", ".rb": "ruby", ".php": "php", ".c": "c", ".h": "c",
+    ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp", ".cs": "csharp", ".swift": "swift",
+    ".sh": "bash", ".sql": "sql", ".html": "html", ".css": "css", ".scss": "scss",
+    ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".md": "markdown",
+    ".xml": "xml", ".vue": "vue", ".svelte": "svelte", ".scala": "scala", ".ex": "elixir",
+    ".exs": "elixir", ".dart": "dart", ".lua": "lua", ".r": "r", ".pl": "perl",
+}  # fmt: skip
+
+
+def _lang(path: str) -> str:
+    return _LANGS.get(posixpath.splitext(path)[1].lower(), "")
+
+
+@dataclass
+class Candidate:
+    path: str
+    size_bytes: int
+    block: str
+    redactions: int
+    tokens: int = 0
+
+
+@dataclass
+class Omitted:
+    path: str
+    reason: str
+    detail: str
+
+
+MAX_LISTED_OTHER = 300  # non-budget exclusions listed in the prompt; the summary has all
+
+
+def render_prompt(
+    title: str,
+    included: list[Candidate],
+    omitted: list[Omitted],
+    redaction_count: int,
+    spec_note: str,
+) -> str:
+    parts = [
+        f"# Repository under review: {title}\n",
+        spec_note,
+        f"{len(included)} files are included below with line numbers"
+        f" (format `N| code`); {len(omitted)} paths were left out (listed at the end).\n",
+        "## Directory tree of included files\n```\n"
+        + (render_tree([c.path for c in included]) or "(no files)")
+        + "\n```\n",
+        "## Files\n",
+    ]
+    parts.extend(c.block for c in included)
+    parts.append(render_omitted(omitted))
+    if redaction_count:
+        parts.append(
+            f"## Redactions\n{redaction_count} value(s) that looked like secrets were replaced "
+            "with `[REDACTED:<kind>]` before this request was sent. Treat them as present "
+            "but unknown.\n"
+        )
+    else:
+        parts.append("## Redactions\nNo secrets were found in the included files.\n")
+    return "\n".join(parts)
+
+
+def render_omitted(omitted: list[Omitted]) -> str:
+    if not omitted:
+        return "## Omitted files\nNone: every file of the repository is included.\n"
+    budget = [o for o in omitted if o.reason == "over budget"]
+    other = [o for o in omitted if o.reason != "over budget"]
+    lines = ["## Omitted files", "These were not sent to you; do not review them as missing."]
+    # Files dropped for size are always all named: the reader must know what was not seen.
+    for o in budget:
+        lines.append(f"- {o.path} — over budget ({o.detail})")
+    for o in other[:MAX_LISTED_OTHER]:
+        lines.append(f"- {o.path} — {o.reason}" + (f" ({o.detail})" if o.detail else ""))
+    if len(other) > MAX_LISTED_OTHER:
+        lines.append(f"- … and {len(other) - MAX_LISTED_OTHER} more (ignored or binary)")
+    return "\n".join(lines) + "\n"
+
+
+def fit(
+    title: str,
+    candidates: list[Candidate],
+    omitted: list[Omitted],
+    redaction_count_of,
+    spec_note: str,
+    budget_tokens: int,
+) -> tuple[list[Candidate], list[Omitted], str, int]:
+    """Drop files in tier order until instructions + prompt fit the budget.
+
+    Block token counts are summed to choose what to drop (fast, batched); the
+    final prompt is then counted exactly, and if BPE merges across block
+    boundaries or the growing omitted list push it over, more files go.
+    """
+    counts = count_tokens_many([c.block for c in candidates])
+    for c, n in zip(candidates, counts, strict=True):
+        c.tokens = n
+    kept = list(candidates)
+    dropped: list[Candidate] = []
+    order = sorted(candidates, key=lambda c: (drop_tier(c.path), -c.tokens, c.path))
+    instr_tokens = count_tokens(INSTRUCTIONS)
+
+    total = instr_tokens + sum(c.tokens for c in kept)
+    slack = 0
+    while True:
+        listed = omitted + [_budget_omission(c) for c in dropped]
+        prompt = render_prompt(title, kept, listed, redaction_count_of(kept), spec_note)
+        exact = instr_tokens + count_tokens(prompt)
+        if exact <= budget_tokens or not kept:
+            return kept, listed, prompt, exact
+        # Drop by the block estimate until we are under, then re-measure exactly.
+        target = budget_tokens - (exact - total) - slack
+        kept_set = {c.path for c in kept}
+        for c in order:
+            if total <= target:
+                break
+            if c.path in kept_set:
+                kept_set.discard(c.path)
+                dropped.append(c)
+                total -= c.tokens
+        if len(kept_set) == len(kept):
+            # Estimate says we fit but the exact count disagrees: force one more drop.
+            for c in order:
+                if c.path in kept_set:
+                    kept_set.discard(c.path)
+                    dropped.append(c)
+                    total -= c.tokens
+                    break
+        kept = [c for c in kept if c.path in kept_set]
+        slack += 50
+
+
+def _budget_omission(c: Candidate) -> Omitted:
+    return Omitted(c.path, "over budget", f"{c.tokens:,} tokens")

