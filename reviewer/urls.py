@@ -12,6 +12,11 @@ urlpatterns = [
     path("reviews/<int:pk>/", review_pages.review_detail, name="review"),
     path("reviews/<int:pk>/events", stream.review_events, name="review_events"),
     path("reviews/<int:pk>/preview", review_pages.review_preview, name="review_preview"),
+    path(
+        "reviews/<int:pk>/preview/patterns",
+        review_pages.review_preview_save,
+        name="review_preview_save",
+    ),
     path("reviews/<int:pk>/start", review_pages.review_start, name="review_start"),
     path("reviews/<int:pk>/cancel", review_pages.review_cancel, name="review_cancel"),
     path("reviews/<int:pk>/retry", review_pages.review_retry, name="review_retry"),

@@ -18,6 +18,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 # -- in-process (pytest-django) -------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _plain_static_storage(request, settings):
+    # In-process tests render templates without running collectstatic first.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def password():
     return "correct-horse-battery-staple"

@@ -129,7 +129,7 @@ class Stack:
         )
 
     def shell(self, code):
-        return self.manage("shell", "-c", code).stdout
+        return self.manage("shell", "--no-imports", "-c", code).stdout
 
     def create_user(self, name):
         self.shell(

@@ -34,7 +34,7 @@ def test_many_viewers_share_one_reader_and_all_see_every_event_in_order(review):
         viewers = [asyncio.create_task(_collect(hub, review.pk)) for _ in range(20)]
         await asyncio.sleep(0.1)
         assert len(hub._watchers) == 1
-        writer = RelayWriter(review.pk)
+        writer = await asyncio.to_thread(RelayWriter, review.pk)
         for piece in ("a", "b", "c"):
             await asyncio.to_thread(writer.append, DELTA, piece)
         await asyncio.to_thread(writer.append, DONE, "done")

@@ -64,15 +64,15 @@ def budget_for(model):
     )
 
 
-def _patterns(text):
+def patterns(text):
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def pack_options_for(project):
     return PackOptions(
         max_upload_bytes=settings.MAX_UPLOAD_BYTES,
-        extra_ignores=_patterns(project.ignore_patterns),
-        force_includes=_patterns(project.include_patterns),
+        extra_ignores=patterns(project.ignore_patterns),
+        force_includes=patterns(project.include_patterns),
     )
 
 

@@ -6,6 +6,7 @@ from reviewer.teams.models import Role
 
 from ..access import get_review_for_user
 from ..models import Review, Status
+from ..preview import build_preview
 from ..relay import text_so_far
 from ..rendering import render_report
 from .uploads import clone_review, start_review
@@ -47,7 +48,32 @@ def review_retry(request, pk):
 @login_required
 def review_preview(request, pk):
     review = get_review_for_user(request.user, pk)
-    return render(request, "reviews/preview.html", {"review": review, "project": review.project})
+    project = review.project
+    # Patterns typed into the preview form apply at once, before they are saved.
+    ignores = request.GET.get("ignore_patterns")
+    includes = request.GET.get("include_patterns")
+    preview = build_preview(review, ignores, includes)
+    context = {
+        "review": review,
+        "project": project,
+        "preview": preview,
+        "summary": preview.packed.summary() if preview.packed else None,
+        "ignore_patterns": project.ignore_patterns if ignores is None else ignores,
+        "include_patterns": project.include_patterns if includes is None else includes,
+    }
+    template = "reviews/_preview_body.html" if request.htmx else "reviews/preview.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def review_preview_save(request, pk):
+    review = get_review_for_user(request.user, pk, Role.ADMIN)
+    project = review.project
+    project.ignore_patterns = request.POST.get("ignore_patterns", "")
+    project.include_patterns = request.POST.get("include_patterns", "")
+    project.save(update_fields=["ignore_patterns", "include_patterns"])
+    return redirect("review_preview", review.pk)
 
 
 @login_required

@@ -1,0 +1,42 @@
+"""What a review would send, computed in the web process before any money is spent."""
+
+from dataclasses import dataclass, replace
+
+from reviewer import llm
+from reviewer.packing import PackingError, pack
+
+from . import endpoints
+
+
+@dataclass
+class Preview:
+    packed: object = None
+    error: str = ""
+    model: object = None
+    estimated_cost: object = None
+    used_percent: float = 0.0
+
+    @property
+    def over_budget(self):
+        return bool(self.packed) and any(e.reason == "over budget" for e in self.packed.excluded)
+
+
+def build_preview(review, ignore_patterns=None, include_patterns=None):
+    model = endpoints.model_for(review.model)
+    options = endpoints.pack_options_for(review.project)
+    if ignore_patterns is not None:
+        options = replace(options, extra_ignores=endpoints.patterns(ignore_patterns))
+    if include_patterns is not None:
+        options = replace(options, force_includes=endpoints.patterns(include_patterns))
+    try:
+        packed = pack(review.archive.path, review.spec.path, endpoints.budget_for(model), options)
+    except PackingError as exc:
+        return Preview(error=str(exc), model=model)
+    input_tokens = packed.prompt_tokens + packed.spec_tokens
+    usable = max(1, model.context_tokens - model.max_output_tokens)
+    return Preview(
+        packed=packed,
+        model=model,
+        estimated_cost=llm.estimate_cost(model, input_tokens, model.max_output_tokens),
+        used_percent=min(100.0, 100.0 * input_tokens / usable),
+    )
