@@ -87,4 +87,9 @@ def client_settings():
 
 
 def shared_state():
-    return None
+    """Rate limits and the breaker hold across all worker processes."""
+    if settings.REDIS_URL:
+        return llm.RedisState(settings.REDIS_URL)
+    from .shared_state import DatabaseState
+
+    return DatabaseState()

@@ -126,3 +126,15 @@ class StreamEvent(models.Model):
 
     def __str__(self):
         return f"{self.review_id}#{self.seq} {self.kind}"
+
+
+class SharedValue(models.Model):
+    """Rate-limit windows and breaker state shared by all workers (the embedded profile)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    value = models.CharField(max_length=200, blank=True)
+    # Unix time; a row at or past it counts as absent.
+    expires_at = models.FloatField(default=0)
+
+    def __str__(self):
+        return self.key

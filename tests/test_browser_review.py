@@ -1,0 +1,100 @@
+"""The walking skeleton as a person sees it, in Debian's Chromium driven by Playwright."""
+
+import threading
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.factories import make_pdf, make_zip
+from tests.fakes.llm_server import answer
+from tests.stack import PASSWORD
+
+HOSTILE_ANSWER = (
+    "## Conformance\n\nMostly fine. <script>window.__pwned = 1</script>\n\n"
+    '<img src=x onerror="window.__pwned = 2">\n\n'
+    "[docs](javascript:window.__pwned=3)\n\n"
+    "## Missing APIs\n\n- POST /orders\n\n## Refactoring\n\n- Split api.py\n"
+)
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def log_in(page, stack, username="alice"):
+    page.goto(stack.url + "/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+
+
+def start_review(page, tmp_path, project_name):
+    page.get_by_label("Name").fill(project_name)
+    page.get_by_role("button", name="Create project").click()
+    expect(page.get_by_role("heading", name=project_name)).to_be_visible()
+    (tmp_path / "shop.zip").write_bytes(make_zip())
+    (tmp_path / "spec.pdf").write_bytes(make_pdf())
+    page.get_by_label("Repository archive").set_input_files(tmp_path / "shop.zip")
+    page.get_by_label("Specification PDF").set_input_files(tmp_path / "spec.pdf")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_url("**/reviews/*/")
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+def test_browser_sees_text_before_the_last_chunk_and_the_safe_report_after(
+    stack, llm, page, tmp_path
+):
+    gate = threading.Event()
+    llm.script(answer(HOSTILE_ANSWER, chunk_size=8, delay=0.01, gate=gate, gate_after=6))
+    log_in(page, stack)
+    try:
+        start_review(page, tmp_path, "Browser shop")
+        stream = page.locator("#review-stream")
+        expect(stream).to_have_text(HOSTILE_ANSWER[:48], timeout=20_000)
+        expect(page.locator("#review-status")).to_have_text("streaming")
+        assert not gate.is_set()
+
+        # A reload mid-stream shows the text so far at once, and keeps following.
+        page.reload()
+        expect(page.locator("#review-stream")).to_have_text(HOSTILE_ANSWER[:48])
+    finally:
+        gate.set()
+
+    expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)
+    report = page.locator("#review-report")
+    expect(report.get_by_role("heading", name="Missing APIs")).to_be_visible()
+    expect(report).to_contain_text("<script>window.__pwned = 1</script>")
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#review-report script, #review-report img").count() == 0
+
+    # After the run the stored report is what a fresh visit shows.
+    page.reload()
+    expect(page.locator("#review-report h2", has_text="Refactoring")).to_be_visible()
+    expect(page.locator("#review-status")).to_have_text("done")
+    assert page.evaluate("window.__pwned") is None
