@@ -55,6 +55,17 @@ def endpoint_for(model):
     )
 
 
+def review_request(packed, spec_name):
+    """The provider-neutral request for a packed repository."""
+    return llm.ReviewRequest(
+        instructions=packed.instructions,
+        prompt=packed.prompt,
+        spec_filename=spec_name,
+        spec_pdf=packed.spec.data if packed.spec else None,
+        spec_text=packed.spec.text if packed.spec else None,
+    )
+
+
 def budget_for(model):
     return Budget(
         context_tokens=model.context_tokens,

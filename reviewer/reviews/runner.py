@@ -90,13 +90,7 @@ class ReviewRun:
         if self.cancel.is_set():
             self._finish(Status.CANCELLED, note="cancelled before the model was called")
             return
-        request = llm.ReviewRequest(
-            instructions=packed.instructions,
-            prompt=packed.prompt,
-            spec_filename=self.review.spec_name,
-            spec_pdf=packed.spec.data if packed.spec else None,
-            spec_text=packed.spec.text if packed.spec else None,
-        )
+        request = endpoints.review_request(packed, self.review.spec_name)
         self._stream(model, request)
 
     def _stream(self, model, request):

@@ -1,0 +1,121 @@
+"""`manage.py review ARCHIVE --spec PDF --project NAME [--model M] [--json]` runs a review
+through the real worker and prints the answer as it streams; `--cancel ID` stops one."""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError
+
+from reviewer.packing import PackingError, check_pdf
+from reviewer.reviews import endpoints
+from reviewer.reviews.models import ACTIVE_STATUSES, Project, Review, Status
+from reviewer.reviews.relay import DELTA, DONE, NOTE, STATUS, get_relay
+from reviewer.reviews.views.uploads import create_review
+
+
+class Command(BaseCommand):
+    help = "Run a review through the worker and stream its answer to stdout."
+
+    def add_arguments(self, parser):
+        parser.add_argument("archive", nargs="?")
+        parser.add_argument("--spec")
+        parser.add_argument("--project", help="project name or id")
+        parser.add_argument("--model", default=None)
+        parser.add_argument("--json", action="store_true", help="end with one JSON object")
+        parser.add_argument("--cancel", type=int, metavar="ID", help="cancel review ID")
+        parser.add_argument("--timeout", type=float, default=settings.CELERY_TASK_TIME_LIMIT + 120)
+
+    def handle(self, *args, **options):
+        if options["cancel"]:
+            return self._cancel(options["cancel"])
+        if not (options["archive"] and options["spec"] and options["project"]):
+            raise CommandError("Give an ARCHIVE, --spec PDF and --project NAME (or --cancel ID).")
+        project = self._project(options["project"])
+        archive_path, spec_path = Path(options["archive"]), Path(options["spec"])
+        try:
+            check_pdf(spec_path)
+            archive, spec = archive_path.open("rb"), spec_path.open("rb")
+        except (PackingError, OSError) as exc:
+            self.stderr.write(str(exc) if isinstance(exc, PackingError) else exc.strerror)
+            sys.exit(2)
+        with archive, spec:
+            review = create_review(
+                project,
+                None,
+                File(archive, name=archive_path.name),
+                File(spec, name=spec_path.name),
+                options["model"] or project.model or endpoints.default_model_id(),
+            )
+        self.stderr.write(f"review {review.pk}: {settings.SITE_URL}{review.get_absolute_url()}")
+        self._follow(review.pk, options["timeout"], quiet=options["json"])
+        review.refresh_from_db()
+        if options["json"]:
+            self.stdout.write(json.dumps(_as_json(review)))
+        if review.status != Status.DONE:
+            self.stderr.write(f"review {review.pk} {review.status}: {review.error or review.status_note}")
+            sys.exit(1)
+
+    def _project(self, name_or_id):
+        projects = Project.objects.filter(name=name_or_id)
+        if name_or_id.isdigit():
+            projects = projects | Project.objects.filter(pk=int(name_or_id))
+        projects = list(projects)
+        if not projects:
+            raise CommandError(f"There is no project named {name_or_id!r}.")
+        if len(projects) > 1:
+            raise CommandError(f"Several projects are named {name_or_id!r}; give the project id.")
+        return projects[0]
+
+    def _follow(self, review_id, timeout, quiet):
+        relay = get_relay()
+        after = 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            events = relay.read(review_id, after)
+            for event in events:
+                after = event.id
+                if event.kind == DELTA and not quiet:
+                    self.stdout.write(event.data, ending="")
+                    self.stdout.flush()
+                elif event.kind in (STATUS, NOTE) and event.data:
+                    self.stderr.write(f"[{event.data}]")
+                elif event.kind == DONE:
+                    if not quiet:
+                        self.stdout.write("")
+                    return
+            if not events:
+                time.sleep(0.1)
+        self.stderr.write("Gave up waiting; is a worker running (`make run`)?")
+
+    def _cancel(self, review_id):
+        updated = Review.objects.filter(pk=review_id, status__in=ACTIVE_STATUSES).update(
+            cancel_requested=True
+        )
+        if not updated:
+            raise CommandError(f"Review {review_id} is not running.")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status = Review.objects.values_list("status", flat=True).get(pk=review_id)
+            if status not in ACTIVE_STATUSES:
+                self.stdout.write(f"review {review_id} {status}")
+                return
+            time.sleep(0.2)
+        self.stdout.write(f"review {review_id}: cancel requested")
+
+
+def _as_json(review):
+    return {
+        "id": review.pk,
+        "status": review.status,
+        "url": f"{settings.SITE_URL}{review.get_absolute_url()}",
+        "report": review.report,
+        "prompt_tokens": review.prompt_tokens,
+        "completion_tokens": review.completion_tokens,
+        "cost_usd": float(review.cost_usd) if review.cost_usd is not None else None,
+        "truncated": review.finish_reason == "length",
+        "error": review.error or None,
+    }
