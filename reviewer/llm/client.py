@@ -59,9 +59,11 @@ class _Retry(Exception):
         status: int | None = None,
         headers: Mapping[str, str] | None = None,
         breaker_failure: bool = True,
+        detail: str = "",
     ):
         super().__init__(message)
         self.message = message
+        self.detail = detail
         self.status = status
         self.headers = dict(headers or {})
         self.breaker_failure = breaker_failure
@@ -433,9 +435,8 @@ class _Review:
             message = f"The provider failed with HTTP {failure.status} {tries}."
         else:
             message = f"{failure.message.rstrip('.')} ({tries})."
-        detail = getattr(failure, "detail", "")
-        if detail:
-            message = _with_detail(message, detail)
+        if failure.detail:
+            message = _with_detail(message, failure.detail)
         return self._error(message, retryable=True, status_code=failure.status)
 
     def _attempt(
@@ -511,8 +512,8 @@ class _Review:
                         status=status,
                         headers=resp_headers,
                         breaker_failure=status in BREAKER_STATUSES or status >= 500,
+                        detail=detail,
                     )
-                    failure.detail = detail  # type: ignore[attr-defined]
                     raise failure
                 note_success()  # the provider is up; the request itself is wrong
                 sentence = _STATUS_SENTENCES.get(
