@@ -91,6 +91,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "reviewer.sqlite3",
+            # A file, not memory, so that tests with threads get SQLite's real locking.
+            "TEST": {"NAME": VAR_DIR / "test-reviewer.sqlite3"},
             # The worker and the web server write at once: WAL and a busy timeout keep
             # SQLite from answering "database is locked" under that load.
             "OPTIONS": {
@@ -186,6 +188,11 @@ LLM_CONNECT_TIMEOUT = env_int("LLM_CONNECT_TIMEOUT", 10)
 LLM_FIRST_TOKEN_TIMEOUT = env_int("LLM_FIRST_TOKEN_TIMEOUT", 600)
 LLM_STALL_TIMEOUT = env_int("LLM_STALL_TIMEOUT", 120)
 LLM_TOTAL_TIMEOUT = env_int("LLM_TOTAL_TIMEOUT", 3000)
+# Requests and tokens per minute per provider key; unset means the catalogue's figures.
+LLM_RPM = env_int("LLM_RPM", 0) or None
+LLM_TPM = env_int("LLM_TPM", 0) or None
+LLM_BREAKER_FAILURES = env_int("LLM_BREAKER_FAILURES", 5)
+LLM_BREAKER_OPEN_SECONDS = env_int("LLM_BREAKER_OPEN_SECONDS", 60)
 
 # How often the worker copies the streamed text into the Review row, so that a killed
 # worker loses at most this much of what the relay already holds.

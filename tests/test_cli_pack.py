@@ -5,6 +5,8 @@ from django.core.management import call_command
 
 from tests.factories import SAMPLE_REPO, make_pdf, make_tar_gz, make_zip
 
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def inputs(tmp_path):

@@ -60,9 +60,22 @@ def test_review_command_cancel_stops_a_running_review(stack, llm, inputs):
     from tests.stack import ROOT
 
     running = subprocess.Popen(
-        [sys.executable, "manage.py", "review", inputs[0], "--spec", inputs[1],
-         "--project", "CLI cancel", "--json"],
-        cwd=ROOT, env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "manage.py",
+            "review",
+            inputs[0],
+            "--spec",
+            inputs[1],
+            "--project",
+            "CLI cancel",
+            "--json",
+        ],
+        cwd=ROOT,
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -70,7 +83,8 @@ def test_review_command_cancel_stops_a_running_review(stack, llm, inputs):
         while review_id is None and time.monotonic() < deadline:
             out = stack.shell(
                 "from reviewer.reviews.models import Review\n"
-                "r = Review.objects.filter(project__name='CLI cancel', status='streaming').first()\n"
+                "r = Review.objects.filter(project__name='CLI cancel', status='streaming')\n"
+                "r = r.first()\n"
                 "print(r.pk if r else '')"
             ).strip()
             review_id = int(out) if out else None

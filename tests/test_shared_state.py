@@ -3,6 +3,7 @@
 import pytest
 
 from reviewer.reviews.shared_state import DatabaseState
+from tests.llm.state_contract import SharedStateContract
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +71,14 @@ def test_set_get_and_delete(state, clock):
     assert state.get("open") == "until"
     state.delete("open", "never-there")
     assert state.get("open") is None
+
+
+class TestDatabaseStateContract(SharedStateContract):
+    """The llm library's own contract suite, run against the database implementation."""
+
+    @pytest.fixture(autouse=True)
+    def _db(self, transactional_db):
+        pass
+
+    def make_state(self):
+        return DatabaseState()

@@ -11,7 +11,7 @@ from typing import Any
 
 ADAPTERS = ("openai_file", "openai_image_url", "openai_text", "gemini")
 CATALOGUE_PATH = Path(__file__).with_name("models.json")
-ENV_VAR = "REVIEWER_LLM_MODELS_FILE"
+ENV_VAR = "LLM_CATALOGUE_FILE"
 MILLION = Decimal(1_000_000)
 
 
@@ -154,7 +154,7 @@ def load_catalogue(extra_path: str | None = None) -> dict[str, ModelInfo]:
     """The shipped ``models.json`` merged with an extra JSON file, keyed by model id.
 
     The extra file is ``extra_path`` or, when that is None, the file named by the
-    ``REVIEWER_LLM_MODELS_FILE`` environment variable (if set). It has the same form
+    ``LLM_CATALOGUE_FILE`` environment variable (if set). It has the same form
     (``{"models": [...]}``). An entry whose id is already known overrides only the fields it
     gives (e.g. new prices); a new id must be complete. Raises CatalogueError with a clear
     message on any problem."""

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Project, Review, StreamEvent
+from .models import CatalogueEntry, Project, Review, SharedValue, StreamEvent
 
 
 @admin.register(Project)
@@ -19,3 +19,13 @@ class ReviewAdmin(admin.ModelAdmin):
 @admin.register(StreamEvent)
 class StreamEventAdmin(admin.ModelAdmin):
     list_display = ["review", "seq", "kind"]
+
+
+@admin.register(CatalogueEntry)
+class CatalogueEntryAdmin(admin.ModelAdmin):
+    list_display = ["model_id", "label", "adapter", "provider", "context_tokens"]
+
+
+@admin.register(SharedValue)
+class SharedValueAdmin(admin.ModelAdmin):
+    list_display = ["key", "value", "expires_at"]

@@ -10,19 +10,20 @@ from django.conf import settings
 from reviewer import llm
 from reviewer.packing import Budget, PackOptions
 
-# Base URLs per provider; `LLM_<PROVIDER>_BASE_URL` overrides each.
-DEFAULT_BASE_URLS = {
-    "openai": "https://api.openai.com/v1",
-    "google": "https://generativelanguage.googleapis.com/v1beta",
-    "anthropic": "https://api.anthropic.com/v1",
-    "deepseek": "https://api.deepseek.com/v1",
-    "openrouter": "https://openrouter.ai/api/v1",
-}
-
 
 @cache
-def catalogue():
+def _file_catalogue():
     return llm.load_catalogue(settings.LLM_CATALOGUE_FILE or None)
+
+
+def catalogue():
+    """The shipped catalogue, the env-pointed file, then models added in the admin."""
+    from .models import CatalogueEntry
+
+    models = dict(_file_catalogue())
+    for entry in CatalogueEntry.objects.all():
+        models[entry.model_id] = entry.to_model_info()
+    return models
 
 
 def model_choices():
@@ -44,15 +45,14 @@ def model_for(model_id):
 
 
 def endpoint_for(model):
-    provider = model.provider.upper()
+    """`LLM_<PROVIDER>_*` first; then `LLM_BASE_URL` for the default model and for models
+    without a home of their own; then the catalogue's base URL."""
+    provider = model.provider.upper().replace("-", "_")
     base_url = os.environ.get(f"LLM_{provider}_BASE_URL")
-    api_key = os.environ.get(f"LLM_{provider}_API_KEY")
-    if model.id == settings.LLM_MODEL or model.provider == "openai-compatible":
-        base_url = base_url or settings.LLM_BASE_URL
-    return llm.Endpoint(
-        base_url=base_url or DEFAULT_BASE_URLS.get(model.provider, settings.LLM_BASE_URL),
-        api_key=api_key or settings.LLM_API_KEY or None,
-    )
+    if not base_url and (model.id == settings.LLM_MODEL or not model.default_base_url):
+        base_url = settings.LLM_BASE_URL
+    api_key = os.environ.get(f"LLM_{provider}_API_KEY") or settings.LLM_API_KEY or None
+    return llm.Endpoint(base_url=base_url or model.default_base_url, api_key=api_key)
 
 
 def review_request(packed, spec_name):
@@ -63,6 +63,8 @@ def review_request(packed, spec_name):
         spec_filename=spec_name,
         spec_pdf=packed.spec.data if packed.spec else None,
         spec_text=packed.spec.text if packed.spec else None,
+        estimated_prompt_tokens=packed.prompt_tokens + packed.spec_tokens,
+        spec_pages=packed.spec.page_count if packed.spec else None,
     )
 
 
@@ -94,6 +96,10 @@ def client_settings():
         stall_timeout=settings.LLM_STALL_TIMEOUT,
         total_timeout=settings.LLM_TOTAL_TIMEOUT,
         max_retries=settings.LLM_MAX_RETRIES,
+        rpm=settings.LLM_RPM,
+        tpm=settings.LLM_TPM,
+        breaker_failures=settings.LLM_BREAKER_FAILURES,
+        breaker_open_seconds=settings.LLM_BREAKER_OPEN_SECONDS,
     )
 
 

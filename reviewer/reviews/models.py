@@ -138,3 +138,57 @@ class SharedValue(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class CatalogueEntry(models.Model):
+    """A model added by an administrator, next to the shipped catalogue."""
+
+    ADAPTERS = [
+        ("openai_file", "OpenAI-compatible, PDF as a file part"),
+        ("openai_image_url", "OpenAI-compatible, PDF as an image_url data URL"),
+        ("openai_text", "OpenAI-compatible, text only (spec as extracted text)"),
+        ("gemini", "Native Gemini"),
+    ]
+    model_id = models.SlugField(max_length=100, unique=True, help_text="Id shown in forms.")
+    label = models.CharField(max_length=100)
+    adapter = models.CharField(max_length=20, choices=ADAPTERS, default="openai_text")
+    provider = models.SlugField(
+        max_length=40, default="custom", help_text="Selects LLM_<PROVIDER>_* settings."
+    )
+    api_model = models.CharField(max_length=200, help_text="The provider's model name.")
+    base_url = models.URLField(blank=True)
+    context_tokens = models.PositiveIntegerField(default=128_000)
+    max_output_tokens = models.PositiveIntegerField(default=8_192)
+    input_price_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    output_price_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    pdf = models.BooleanField(default=False, help_text="Takes PDFs directly.")
+    pdf_max_pages = models.PositiveIntegerField(null=True, blank=True)
+    pdf_max_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=300, blank=True, help_text="Where the figures come from.")
+
+    class Meta:
+        verbose_name_plural = "catalogue entries"
+        ordering = ["model_id"]
+
+    def __str__(self):
+        return self.model_id
+
+    def to_model_info(self):
+        from reviewer.llm import ModelInfo
+
+        return ModelInfo(
+            id=self.model_id,
+            label=self.label,
+            adapter=self.adapter,
+            provider=self.provider,
+            api_model=self.api_model,
+            context_tokens=self.context_tokens,
+            max_output_tokens=self.max_output_tokens,
+            input_price_per_mtok=self.input_price_per_mtok,
+            output_price_per_mtok=self.output_price_per_mtok,
+            pdf=self.pdf,
+            pdf_max_pages=self.pdf_max_pages,
+            pdf_max_bytes=self.pdf_max_bytes,
+            source=self.source or "added in the admin",
+            default_base_url=self.base_url or None,
+        )

@@ -82,7 +82,7 @@ def test_extra_file_overrides_fields_and_adds_models(tmp_path):
 
 def test_extra_file_from_the_environment(tmp_path, monkeypatch):
     path = _write(tmp_path, [{"id": "gpt-5", "rpm": 30}])
-    monkeypatch.setenv("REVIEWER_LLM_MODELS_FILE", path)
+    monkeypatch.setenv("LLM_CATALOGUE_FILE", path)
     assert load_catalogue()["gpt-5"].rpm == 30
 
 

@@ -50,7 +50,12 @@ class Command(BaseCommand):
                 endpoints.budget_for(model),
                 PackOptions(extra_ignores=options["ignore"]),
             )
-            body = llm.build_body(model, endpoints.review_request(packed, Path(options["spec"]).name if options["spec"] else None))
+            body = llm.build_body(
+                model,
+                endpoints.review_request(
+                    packed, Path(options["spec"]).name if options["spec"] else None
+                ),
+            )
         except (PackingError, llm.LLMError, OSError) as exc:
             message = getattr(exc, "message", None) or str(exc)
             self.stderr.write(message)

@@ -56,7 +56,9 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(_as_json(review)))
         if review.status != Status.DONE:
-            self.stderr.write(f"review {review.pk} {review.status}: {review.error or review.status_note}")
+            self.stderr.write(
+                f"review {review.pk} {review.status}: {review.error or review.status_note}"
+            )
             sys.exit(1)
 
     def _project(self, name_or_id):
