@@ -106,6 +106,10 @@ class Review(models.Model):
         return self.status in FINAL_STATUSES
 
     @property
+    def omitted_files(self):
+        return [e for e in self.pack_summary.get("excluded", []) if e["reason"] == "over budget"]
+
+    @property
     def duration(self):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at

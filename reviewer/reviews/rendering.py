@@ -2,6 +2,7 @@
 result is sanitized again with an allow-list, so neither layer alone has to be right."""
 
 import nh3
+from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
@@ -22,3 +23,16 @@ def render_report(markdown_text):
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def report_context(user, review):
+    """Template context for `reviews/_report.html`."""
+    from reviewer.teams.access import membership_for
+    from reviewer.teams.models import Role
+
+    membership = membership_for(user, review.project.team) if user else None
+    return {
+        "review": review,
+        "report_html": mark_safe(render_report(review.report)),  # noqa: S308 - sanitized above
+        "can_run": bool(membership and membership.allows(Role.MEMBER)),
+    }

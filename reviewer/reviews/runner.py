@@ -107,7 +107,7 @@ class ReviewRun:
                 cancel=self.cancel,
             ):
                 if isinstance(event, llm.Delta):
-                    if status != Status.STREAMING:
+                    if not self.text or status != Status.STREAMING:
                         status = Status.STREAMING
                         self._set_status(status, "")
                     self.text.append(event.text)

@@ -18,8 +18,8 @@
   });
 
   // The status word also colours its badge.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var el = event.detail && event.detail.target;
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var el = event.target;
     if (el && el.id === "review-status") {
       el.className = "status status-" + el.textContent.trim();
     }

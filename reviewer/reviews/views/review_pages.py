@@ -8,7 +8,7 @@ from ..access import get_review_for_user
 from ..models import Review, Status
 from ..preview import build_preview
 from ..relay import text_so_far
-from ..rendering import render_report
+from ..rendering import report_context
 from .uploads import clone_review, start_review
 
 
@@ -19,7 +19,7 @@ def review_detail(request, pk):
         return redirect("review_preview", review.pk)
     context = {"review": review, "project": review.project}
     if review.is_final:
-        context["report_html"] = render_report(review.report)
+        context.update(report_context(request.user, review))
     else:
         # The text so far comes from the relay, and the stream resumes right after it.
         context["text"], context["last_event_id"] = text_so_far(review.pk)

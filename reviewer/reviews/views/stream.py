@@ -2,14 +2,16 @@
 
 import html
 
+from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from ..access import aget_review_for_user
 from ..hub import get_hub
 from ..models import Review
 from ..relay import DELTA, DONE, NOTE, STATUS, get_relay
-from ..rendering import render_report
+from ..rendering import report_context
 
 
 def _sse(event_id, kind, data):
@@ -17,15 +19,17 @@ def _sse(event_id, kind, data):
     return f"id: {event_id}\nevent: {kind}\n{lines}\n"
 
 
-async def _final_report_html(review_id):
-    review = await Review.objects.aget(pk=review_id)
-    report = render_report(review.report)
-    if review.error:
-        report = f'<p class="error">{html.escape(review.error)}</p>' + report
-    return report
+async def _final_report_html(request, review_id):
+    review = await Review.objects.select_related("project__team").aget(pk=review_id)
+
+    def render():
+        context = report_context(request.user, review)
+        return render_to_string("reviews/_report.html", context, request=request)
+
+    return await sync_to_async(render)()
 
 
-async def _events(review_id, after):
+async def _events(request, review_id, after):
     # Tells EventSource to reconnect quickly after a dropped connection.
     yield "retry: 1000\n\n"
     async for events in get_hub().subscribe(review_id, after):
@@ -39,12 +43,12 @@ async def _events(review_id, after):
             elif event.kind in (STATUS, NOTE):
                 chunks.append(_sse(event.id, event.kind, html.escape(event.data)))
             elif event.kind == DONE:
-                chunks.append(_sse(event.id, DONE, await _final_report_html(review_id)))
+                chunks.append(_sse(event.id, DONE, await _final_report_html(request, review_id)))
         yield "".join(chunks)
 
 
-async def _only_done(review):
-    yield _sse(review.report_event_id + 1, DONE, await _final_report_html(review.pk))
+async def _only_done(request, review):
+    yield _sse(review.report_event_id + 1, DONE, await _final_report_html(request, review.pk))
 
 
 def _last_event_id(request):
@@ -66,9 +70,9 @@ async def review_events(request, pk):
     after = _last_event_id(request)
     if review.is_final and not await get_relay().aread(review.pk, 0):
         # The relay's copy has expired; the stored report is the whole story.
-        stream = _only_done(review)
+        stream = _only_done(request, review)
     else:
-        stream = _events(review.pk, after)
+        stream = _events(request, review.pk, after)
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-transform"
     response["X-Accel-Buffering"] = "no"
