@@ -55,7 +55,7 @@ _TOKEN_RULES: list[tuple[str, re.Pattern[str]]] = [
 
 # scheme://user:PASSWORD@host - the password group alone is replaced.
 _URL_PASSWORD = re.compile(
-    r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@\"'<>()\[\]]{1,256}:(?P<v>[^\s@/\"'<>]{1,256})@[\w.\-\[]"
+    r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@\"'<>()\[\]]{0,256}:(?P<v>[^\s@/\"'<>]{1,256})@[\w.\-\[]"
 )
 
 _KEY_WORDS = (
@@ -70,7 +70,8 @@ _QUOTED_ASSIGN = re.compile(
 # Whole-line unquoted assignments as in .env, ini, yaml, properties: NAME=value
 _LINE_ASSIGN = re.compile(
     r"(?im)^[ \t]*(?:export[ \t]+)?[\w.\-]*(?:" + _KEY_WORDS + r")[\w.\-]*[ \t]*[=:][ \t]*"
-    r"(?P<v>[^\s\"'`#;,]{" + str(GENERIC_MIN_LEN) + r",512})[ \t]*$"
+    # A '#' starts a comment only at the start of a value (.env/yaml); inside, it is data.
+    r"(?P<v>[^\s\"'`#;,][^\s\"'`;,]{" + str(GENERIC_MIN_LEN - 1) + r",511})[ \t]*$"
 )
 _KEYWORD_HINT = re.compile(r"(?i)pass|pwd|secret|token|key|credential")
 
