@@ -164,7 +164,6 @@ def pack(
         title,
         candidates,
         [Omitted(e.path, e.reason, e.detail) for e in excluded],
-        lambda cs: sum(c.redactions for c in cs),
         spec_note,
         budget_tokens,
     )

@@ -5,8 +5,6 @@ from __future__ import annotations
 import codecs
 import re
 
-from charset_normalizer import from_bytes
-
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: it starts with the same two bytes
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -50,6 +48,9 @@ def decode_text(data: bytes) -> str | None:
 def _legacy(data: bytes) -> str | None:
     # Latin-1, cp1252, Shift-JIS... charset-normalizer rejects byte soup that
     # decodes to nonsense, which is what makes this a binary test as well.
+    # Imported here: most repositories are UTF-8 and never need it (~10 MB resident).
+    from charset_normalizer import from_bytes
+
     results = from_bytes(data[: 256 * 1024])
     best = results.best()
     if best is None or best.encoding is None:
