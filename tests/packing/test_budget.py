@@ -99,3 +99,26 @@ def test_nothing_fits_is_a_clear_error(tmp_path):
         "No file of the repository fits this model's context once the specification "
         "and the answer are reserved."
     )
+
+
+def test_prompt_token_count_is_exact_for_awkward_file_contents(tmp_path):
+    files = {
+        "p/no_newline.py": "x = 1",
+        "p/hashes.md": "# Title\n## Sub\n### Deep\n```\ncode\n```\n",
+        "p/trailing.txt": "spaces   \n\t\n   \n\n\n",
+        "p/empty.py": "",
+        "p/newlines.txt": "\n\n\n",
+        "p/crlf.bat": "echo 1\r\necho 2\r\n",
+        "p/emoji.js": "const s = '🎉 ünïcode ✓';\n",
+        "p/fence.md": "````\n```python\nx\n```\n````\n",
+        "p/#weird name.txt": "#!/bin/sh\n#\n",
+        "p/slashes.py": "a = '//'\n//\n///\n",
+    }
+    result = pack(make_zip(tmp_path / "a.zip", files), None, Budget(1_000_000, 1000))
+    assert len(result.included) == len(files)
+    assert result.prompt_tokens == count_tokens(result.instructions) + count_tokens(result.prompt)
+    # The same holds when some files are dropped and the omitted list is non-empty.
+    tight = pack(make_zip(tmp_path / "b.zip", files), None, Budget(800, 0))
+    assert any(e.reason == "over budget" for e in tight.excluded)
+    assert tight.prompt_tokens == count_tokens(tight.instructions) + count_tokens(tight.prompt)
+    assert tight.prompt_tokens <= tight.budget_tokens
