@@ -32,6 +32,9 @@ def main() -> None:
     ap.add_argument("--context", type=int, default=10_000_000)
     ap.add_argument("--output", type=int, default=32_000)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument(
+        "--verify", action="store_true", help="also count the joined prompt in one piece"
+    )
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -76,6 +79,11 @@ def main() -> None:
     print(f"pack seconds       {t_pack:.2f}")
     print(f"total seconds      {t_enc + t_pack:.2f}")
     print(f"peak RSS MB        {peak_mb:.0f}")
+    if args.verify:
+        from reviewer.packing import count_tokens
+
+        whole = count_tokens(result.instructions) + count_tokens(result.prompt)
+        print(f"verify             whole-prompt count {whole:,}: {whole == result.prompt_tokens}")
     os.unlink(out)
 
 

@@ -248,6 +248,7 @@ def _read_zip(fh, size, options, limits: _Limits, want) -> Iterator[Member]:
             kind = _zip_kind(info)
             if kind == KIND_SYMLINK:
                 target = _read_small(zf, info, path)
+                limits.add_bytes(len(target))
                 yield Member(path, kind, link_target=target)
                 continue
             if kind != KIND_FILE:

