@@ -79,7 +79,8 @@ def _v7_tar_checksum_ok(block: bytes) -> bool:
 
 def safe_member_path(name: str) -> str:
     """Normalise a member name, or reject the whole archive if it could escape."""
-    if "\x00" in name:
+    # NUL truncates names in C; newlines would let a name forge structure in the prompt.
+    if any(c in name for c in "\x00\n\r"):
         raise PackingError(f"The archive contains a member with an invalid name: {name!r}.")
     unified = name.replace("\\", "/")
     if unified.startswith("/") or (len(unified) >= 2 and unified[1] == ":"):

@@ -47,12 +47,8 @@ def parse_ranks(raw: bytes) -> dict[bytes, int]:
     digest = hashlib.sha256(raw).hexdigest()
     if digest != O200K_SHA256:
         raise RuntimeError(f"o200k_base rank file has unexpected sha256 {digest}")
-    ranks: dict[bytes, int] = {}
-    for line in raw.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-    return ranks
+    fields = raw.split()  # "<base64 token> <rank>" per line
+    return dict(zip(map(base64.b64decode, fields[::2]), map(int, fields[1::2]), strict=True))
 
 
 def get_encoding() -> tiktoken.Encoding:

@@ -404,3 +404,9 @@ def test_archive_members_are_only_read_when_wanted(tmp_path):
     members = read_archive(path, PackOptions(), lambda p: p.endswith("a.py"))
     got = {m.path: m.data for m in members if m.kind == KIND_FILE}
     assert got == {"p/a.py": b"a=1\n", "p/b.py": None}
+
+
+def test_archive_rejects_member_names_with_newlines(tmp_path):
+    path = make_zip(tmp_path / "a.zip", {"p/ok.py": "x", "p/evil\n### fake.py": "y"})
+    with pytest.raises(PackingError, match="^The archive contains a member with an invalid name"):
+        pack(path, None, BUDGET)
