@@ -79,7 +79,8 @@ def _v7_tar_checksum_ok(block: bytes) -> bool:
 
 def safe_member_path(name: str) -> str:
     """Normalise a member name, or reject the whole archive if it could escape."""
-    if "\x00" in name:
+    # NUL truncates names in C; newlines would let a name forge structure in the prompt.
+    if any(c in name for c in "\x00\n\r"):
         raise PackingError(f"The archive contains a member with an invalid name: {name!r}.")
     unified = name.replace("\\", "/")
     if unified.startswith("/") or (len(unified) >= 2 and unified[1] == ":"):
@@ -172,47 +173,43 @@ def _zip_declared_entries(fh, size: int) -> int | None:
     pos = tail.rfind(b"PK\x05\x06")
     if pos < 0 or pos + 22 > len(tail):
         return None
-    cd_size, cd_offset = struct.unpack("<II", tail[pos + 12 : pos + 20])
-    eocd_abs = size - tail_len + pos
-    if cd_offset == 0xFFFFFFFF or cd_size == 0xFFFFFFFF:
-        loc = tail[pos - 20 : pos] if pos >= 20 else b""
-        if loc[:4] != b"PK\x06\x07":
+    (cd_size,) = struct.unpack("<I", tail[pos + 12 : pos + 16])
+    cd_end = size - tail_len + pos  # the central directory ends where the EOCD starts...
+    loc = tail[pos - 20 : pos] if pos >= 20 else b""
+    if loc[:4] == b"PK\x06\x07":
+        # ...or where the Zip64 end record starts (written with > 65,535 entries).
+        rec_at = cd_end - 20 - 56
+        if rec_at < 0:
             return None
-        (z64_off,) = struct.unpack("<Q", loc[8:16])
-        fh.seek(z64_off)
+        fh.seek(rec_at)
         rec = fh.read(56)
         if rec[:4] != b"PK\x06\x06":
             return None
-        cd_size, cd_offset = struct.unpack("<QQ", rec[40:56])
+        (cd_size,) = struct.unpack("<Q", rec[40:48])
+        cd_end = rec_at
     # Self-extracting archives have a prefix; zipfile tolerates it, so do we.
-    start = eocd_abs - cd_size
-    if start < 0 or cd_size > size:
+    start = cd_end - cd_size
+    if start < 0:
         return None
     fh.seek(start)
     count = 0
     remaining = cd_size
     buf = b""
-    while remaining > 0 or len(buf) >= 46:
-        if len(buf) < 46 and remaining > 0:
-            more = fh.read(min(CHUNK, remaining))
+    pos = 0
+    while True:
+        if len(buf) - pos < 46 + 3 * 65535 and remaining > 0:
+            more = fh.read(min(1024 * 1024, remaining))
             if not more:
                 break
             remaining -= len(more)
-            buf += more
-            continue
-        if buf[:4] != b"PK\x01\x02":
+            buf = buf[pos:] + more
+            pos = 0
+        if len(buf) - pos < 46 or buf[pos : pos + 4] != b"PK\x01\x02":
             break
-        n, m, k = struct.unpack("<HHH", buf[28:34])
-        rec_len = 46 + n + m + k
-        while len(buf) < rec_len and remaining > 0:
-            more = fh.read(min(CHUNK, remaining))
-            if not more:
-                break
-            remaining -= len(more)
-            buf += more
-        if len(buf) < rec_len:
+        n, m, k = struct.unpack_from("<HHH", buf, pos + 28)
+        pos += 46 + n + m + k
+        if pos > len(buf):
             break
-        buf = buf[rec_len:]
         count += 1
     return count
 
@@ -252,6 +249,7 @@ def _read_zip(fh, size, options, limits: _Limits, want) -> Iterator[Member]:
             kind = _zip_kind(info)
             if kind == KIND_SYMLINK:
                 target = _read_small(zf, info, path)
+                limits.add_bytes(len(target))
                 yield Member(path, kind, link_target=target)
                 continue
             if kind != KIND_FILE:
@@ -271,6 +269,19 @@ def _read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> str:
         return ""
 
 
+def _zip_consumed(src, info: zipfile.ZipInfo) -> int:
+    """Compressed bytes of a member really decompressed so far.
+
+    zipfile reads compressed data ahead and keeps deflate's unconsumed input, so
+    both are subtracted; without them a 40 MB block of zeros (40 KB compressed)
+    would look like a harmless 50:1 after the first read.
+    """
+    left = getattr(src, "_compress_left", 0)
+    dec = getattr(src, "_decompressor", None)
+    tail = len(getattr(dec, "unconsumed_tail", b"") or b"")
+    return max(info.compress_size - left - tail, 1)
+
+
 def _read_zip_file(zf, info, path, options: PackOptions, limits: _Limits) -> Member:
     cap = options.max_file_bytes + 1
     chunks: list[bytes] = []
@@ -283,9 +294,7 @@ def _read_zip_file(zf, info, path, options: PackOptions, limits: _Limits) -> Mem
                     break
                 produced += len(chunk)
                 limits.add_bytes(len(chunk))
-                # Compressed bytes really consumed so far (zipfile tracks what is left).
-                consumed = info.compress_size - getattr(src, "_compress_left", 0)
-                limits.check_ratio(produced, consumed, path)
+                limits.check_ratio(produced, _zip_consumed(src, info), path)
                 chunks.append(chunk)
     except PackingError:
         raise

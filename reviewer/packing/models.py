@@ -47,6 +47,8 @@ class PackOptions:
     extra_ignores: list[str] = field(default_factory=list)
     force_includes: list[str] = field(default_factory=list)
     margin: float = 0.10
+    # Threads counting tokens while the main thread decodes and scans (1 = inline).
+    count_threads: int = 2
     # Switch off the built-in ignore list (tests compare pure gitignore semantics with git).
     default_ignores: bool = True
 

@@ -15,8 +15,6 @@ import logging
 import os
 from pathlib import Path
 
-from pypdf import PdfReader
-
 from .archive import human
 from .errors import PackingError
 from .models import SpecDocument
@@ -52,6 +50,8 @@ def check_pdf(
         raise PackingError(
             f"The PDF is {human(len(data))}; this model accepts at most {human(max_bytes)}."
         )
+    from pypdf import PdfReader  # only when there is a spec: keeps archive-only packs lean
+
     # pypdf logs warnings for every sloppy PDF; they are not the user's problem.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:

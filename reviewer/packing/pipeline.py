@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .archive import KIND_FILE, KIND_HARDLINK, KIND_SYMLINK, Member, human, read_archive
@@ -27,6 +28,7 @@ from .request import INSTRUCTIONS, Candidate, Omitted, file_block, fit
 from .secrets import redact
 from .select import Selector, compile_patterns, default_ignored, matches_self_or_parent
 from .text import decode_text
+from .tokens import count_tokens
 
 
 def strip_common_folder(paths: list[str]) -> str:
@@ -106,49 +108,65 @@ def pack(
     dir_counts: dict[tuple[str, str], list] = {}
     candidates: list[Candidate] = []
     redactions: list[Redaction] = []
-    redaction_counts: dict[str, int] = {}
-    for path in sorted(by_path):
-        m = by_path[path]
-        if m.kind != KIND_FILE:
-            reason = {KIND_SYMLINK: REASON_SYMLINK, KIND_HARDLINK: REASON_HARDLINK}.get(
-                m.kind, REASON_SPECIAL
-            )
-            detail = f"points to {m.link_target}" if m.link_target else ""
-            excluded.append(ExcludedFile(path, reason, detail))
-            continue
-        dec = selector.decide(path)
-        if dec.ignored:
-            if dec.via_dir:
-                entry = dir_counts.get((dec.via_dir, dec.reason))
-                if entry is None:
-                    dir_counts[(dec.via_dir, dec.reason)] = [1, dec.detail]
+    # Token counting is the single largest cost (~6M tokens for a 20 MB repository);
+    # tiktoken releases the GIL, so it runs on worker threads.
+    pool = ThreadPoolExecutor(options.count_threads) if options.count_threads > 1 else None
+    counting: list[Future[int]] = []
+    try:
+        for path in sorted(by_path):
+            m = by_path[path]
+            if m.kind != KIND_FILE:
+                reason = {KIND_SYMLINK: REASON_SYMLINK, KIND_HARDLINK: REASON_HARDLINK}.get(
+                    m.kind, REASON_SPECIAL
+                )
+                detail = f"points to {m.link_target}" if m.link_target else ""
+                excluded.append(ExcludedFile(path, reason, detail))
+                continue
+            dec = selector.decide(path)
+            if dec.ignored:
+                if dec.via_dir:
+                    entry = dir_counts.get((dec.via_dir, dec.reason))
+                    if entry is None:
+                        dir_counts[(dec.via_dir, dec.reason)] = [1, dec.detail]
+                    else:
+                        entry[0] += 1
                 else:
-                    entry[0] += 1
-            else:
-                excluded.append(ExcludedFile(path, dec.reason, dec.detail))
-            m.data = None
-            continue
-        if m.too_large:
-            excluded.append(
-                ExcludedFile(path, REASON_TOO_LARGE, f"larger than {human(options.max_file_bytes)}")
-            )
-            continue
-        if m.data is None:
-            # Skipped while reading by a built-in rule the selector did not repeat.
-            excluded.append(ExcludedFile(path, REASON_DEFAULT))
-            continue
-        text = decode_text(m.data)
-        size = len(m.data)
-        m.data = None  # the text is all we keep from here on
-        if text is None:
-            excluded.append(ExcludedFile(path, REASON_BINARY))
-            continue
-        text, found = redact(text)
-        for line, kind in found:
-            redactions.append(Redaction(path, line, kind))
-        redaction_counts[path] = len(found)
-        candidates.append(Candidate(path, size, file_block(path, text), len(found)))
-    by_path.clear()
+                    excluded.append(ExcludedFile(path, dec.reason, dec.detail))
+                m.data = None
+                continue
+            if m.too_large:
+                excluded.append(
+                    ExcludedFile(
+                        path, REASON_TOO_LARGE, f"larger than {human(options.max_file_bytes)}"
+                    )
+                )
+                continue
+            if m.data is None:
+                # Skipped while reading by a built-in rule the selector did not repeat.
+                excluded.append(ExcludedFile(path, REASON_DEFAULT))
+                continue
+            text = decode_text(m.data)
+            size = len(m.data)
+            m.data = None  # the text is all we keep from here on
+            if text is None:
+                excluded.append(ExcludedFile(path, REASON_BINARY))
+                continue
+            text, found = redact(text)
+            for line, kind in found:
+                redactions.append(Redaction(path, line, kind))
+            block = file_block(path, text)
+            del text
+            candidates.append(Candidate(path, size, block, len(found)))
+            if pool is not None:
+                # Counting (in Rust, GIL released) overlaps with decoding/scanning the next files.
+                counting.append(pool.submit(count_tokens, block))
+        by_path.clear()
+        if pool is not None:
+            for cand, fut in zip(candidates, counting, strict=True):
+                cand.tokens = fut.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     for (d, reason), (count, detail) in dir_counts.items():
         files = f"{count} file{'s' if count != 1 else ''}"
         excluded.append(ExcludedFile(d + "/", reason, f"{files}; {detail}" if detail else files))
@@ -164,7 +182,6 @@ def pack(
         title,
         candidates,
         [Omitted(e.path, e.reason, e.detail) for e in excluded],
-        lambda cs: sum(c.redactions for c in cs),
         spec_note,
         budget_tokens,
     )

@@ -45,3 +45,37 @@ def make_pdf(pages: int = 1, password: str | None = None, text: str | None = Non
 @pytest.fixture
 def big_budget() -> Budget:
     return Budget(context_tokens=1_000_000, max_output_tokens=32_000)
+
+
+def make_text_pdf(page_texts: list[str]) -> bytes:
+    """A small valid PDF whose pages carry real text (Helvetica), written by hand."""
+    objs: list[bytes] = []
+    n_pages = len(page_texts)
+    # 1: catalog, 2: pages, 3: font, then per page: page object + content stream.
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n_pages))
+    objs.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objs.append(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
+    objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    for i, text in enumerate(page_texts):
+        ops = ["BT /F1 11 Tf 50 750 Td 14 TL"]
+        for line in text.split("\n"):
+            esc = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            ops.append(f"({esc}) Tj T*")
+        ops.append("ET")
+        stream = "\n".join(ops).encode("latin-1")
+        objs.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
+        )
+        objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for num, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % num + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
