@@ -210,3 +210,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 REVIEW_REAP_SECONDS = env_int("REVIEW_REAP_SECONDS", 10)
+KEY_ENCRYPTION_SECRET = os.environ.get("KEY_ENCRYPTION_SECRET", SECRET_KEY)

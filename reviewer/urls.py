@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from reviewer.reviews.views import projects, review_pages, stream
+from reviewer.reviews.views import keys, projects, review_pages, stream
 
 urlpatterns = [
     path("", projects.home, name="home"),
@@ -20,6 +20,12 @@ urlpatterns = [
     path("reviews/<int:pk>/start", review_pages.review_start, name="review_start"),
     path("reviews/<int:pk>/cancel", review_pages.review_cancel, name="review_cancel"),
     path("reviews/<int:pk>/retry", review_pages.review_retry, name="review_retry"),
+    path("teams/<int:pk>/keys", keys.provider_keys, name="provider_keys"),
+    path(
+        "teams/<int:pk>/keys/<slug:provider>/delete",
+        keys.provider_key_delete,
+        name="provider_key_delete",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import CatalogueEntry, Project, Review, SharedValue, StreamEvent
+from .models import CatalogueEntry, Project, ProviderKey, Review, SharedValue, StreamEvent
 
 
 @admin.register(Project)
@@ -29,3 +29,10 @@ class CatalogueEntryAdmin(admin.ModelAdmin):
 @admin.register(SharedValue)
 class SharedValueAdmin(admin.ModelAdmin):
     list_display = ["key", "value", "expires_at"]
+
+
+@admin.register(ProviderKey)
+class ProviderKeyAdmin(admin.ModelAdmin):
+    list_display = ["team", "provider", "updated_at"]
+    # The ciphertext is useless to show and the plaintext must never be shown.
+    exclude = ["encrypted_key"]

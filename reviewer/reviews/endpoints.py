@@ -44,15 +44,26 @@ def model_for(model_id):
     return dataclasses.replace(generic, id=model_id, label=model_id, api_model=model_id)
 
 
-def endpoint_for(model):
+def endpoint_for(model, team=None):
     """`LLM_<PROVIDER>_*` first; then `LLM_BASE_URL` for the default model and for models
-    without a home of their own; then the catalogue's base URL."""
+    without a home of their own; then the catalogue's base URL. A team's own key for the
+    provider wins over the server's."""
     provider = model.provider.upper().replace("-", "_")
     base_url = os.environ.get(f"LLM_{provider}_BASE_URL")
     if not base_url and (model.id == settings.LLM_MODEL or not model.default_base_url):
         base_url = settings.LLM_BASE_URL
-    api_key = os.environ.get(f"LLM_{provider}_API_KEY") or settings.LLM_API_KEY or None
-    return llm.Endpoint(base_url=base_url or model.default_base_url, api_key=api_key)
+    api_key = _team_key(team, model.provider)
+    api_key = api_key or os.environ.get(f"LLM_{provider}_API_KEY") or settings.LLM_API_KEY
+    return llm.Endpoint(base_url=base_url or model.default_base_url, api_key=api_key or None)
+
+
+def _team_key(team, provider):
+    from .models import ProviderKey
+
+    if team is None:
+        return None
+    stored = ProviderKey.objects.filter(team=team, provider=provider).first()
+    return stored.get_key() if stored else None
 
 
 def review_request(packed, spec_name):

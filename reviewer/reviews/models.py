@@ -196,3 +196,33 @@ class CatalogueEntry(models.Model):
             source=self.source or "added in the admin",
             default_base_url=self.base_url or None,
         )
+
+
+class ProviderKey(models.Model):
+    """A team's own API key for one provider, stored encrypted; it overrides the server's."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="provider_keys")
+    provider = models.SlugField(max_length=40)
+    encrypted_key = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "provider"], name="one_key_per_provider")
+        ]
+
+    def __str__(self):
+        return f"{self.provider} key of {self.team}"
+
+    def set_key(self, plaintext):
+        from .secrets_box import encrypt
+
+        self.encrypted_key = encrypt(plaintext)
+
+    def get_key(self):
+        from .secrets_box import decrypt
+
+        return decrypt(self.encrypted_key)

@@ -100,7 +100,7 @@ class ReviewRun:
         try:
             for event in llm.stream_review(
                 model,
-                endpoints.endpoint_for(model),
+                endpoints.endpoint_for(model, self.review.project.team),
                 request,
                 settings=endpoints.client_settings(),
                 shared=endpoints.shared_state(),

@@ -1,0 +1,59 @@
+import pytest
+
+from reviewer.reviews import endpoints
+from reviewer.reviews.models import ProviderKey
+
+pytestmark = pytest.mark.django_db
+
+TEAM_KEY = "sk-team-own-key-1234567890abcdef"
+
+
+def test_owner_saves_a_key_that_is_stored_encrypted_and_never_shown(client, alice, team):
+    client.force_login(alice)
+    response = client.post(f"/teams/{team.pk}/keys", {"provider": "openai", "api_key": TEAM_KEY})
+    assert response.status_code == 302
+    stored = ProviderKey.objects.get(team=team, provider="openai")
+    assert TEAM_KEY not in stored.encrypted_key
+    assert stored.get_key() == TEAM_KEY
+    page = client.get(f"/teams/{team.pk}/keys").content.decode()
+    assert TEAM_KEY not in page and TEAM_KEY[-6:] not in page
+    assert "set " in page
+
+
+def test_team_key_wins_over_the_servers_key(settings, team):
+    settings.LLM_API_KEY = "sk-server-key"
+    model = endpoints.model_for("gpt-4.1")
+    assert endpoints.endpoint_for(model, team).api_key == "sk-server-key"
+    stored = ProviderKey(team=team, provider="openai")
+    stored.set_key(TEAM_KEY)
+    stored.save()
+    assert endpoints.endpoint_for(model, team).api_key == TEAM_KEY
+    assert endpoints.endpoint_for(endpoints.model_for("gemini-2.5-pro"), team).api_key == (
+        "sk-server-key"
+    )
+
+
+def test_a_key_encrypted_under_another_secret_is_ignored(settings, team):
+    stored = ProviderKey(team=team, provider="openai")
+    stored.set_key(TEAM_KEY)
+    stored.save()
+    settings.KEY_ENCRYPTION_SECRET = "rotated"
+    assert ProviderKey.objects.get(pk=stored.pk).get_key() is None
+
+
+@pytest.mark.parametrize("who", ["bob", "charlie"])
+def test_only_admins_reach_the_key_page(client, request, team, who):
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(f"/teams/{team.pk}/keys").status_code == 404
+    response = client.post(f"/teams/{team.pk}/keys", {"provider": "openai", "api_key": "x"})
+    assert response.status_code == 404
+    assert not ProviderKey.objects.exists()
+
+
+def test_removing_a_key_falls_back_to_the_server(client, alice, team):
+    stored = ProviderKey(team=team, provider="openai")
+    stored.set_key(TEAM_KEY)
+    stored.save()
+    client.force_login(alice)
+    client.post(f"/teams/{team.pk}/keys/openai/delete")
+    assert not ProviderKey.objects.exists()
