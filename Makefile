@@ -21,8 +21,14 @@ run: $(VENV)/.installed
 	$(PY) manage.py collectstatic --noinput -v0
 	PORT=$(PORT) bash scripts/run.sh
 
+# The services profile for the in-process tests; the end-to-end tests start both profiles.
+SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/reviewer
+SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/12
+
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) \
+	  $(PY) -m pytest -m "not e2e" --ignore=tests/packing --ignore=tests/llm -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
