@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
@@ -33,10 +34,14 @@ class _Keeper(threading.Thread):
     def run(self):
         from django.db import close_old_connections
 
+        renew_every = max(1.0, settings.REVIEW_LEASE_SECONDS / 4)
+        renewed = 0.0
         try:
             while not self.stopped.wait(0.5):
-                lease = timezone.now() + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)
-                Review.objects.filter(pk=self.review_id).update(lease_expires_at=lease)
+                if time.monotonic() - renewed >= renew_every:
+                    lease = timezone.now() + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)
+                    Review.objects.filter(pk=self.review_id).update(lease_expires_at=lease)
+                    renewed = time.monotonic()
                 if Review.objects.filter(pk=self.review_id, cancel_requested=True).exists():
                     self.cancel.set()
         finally:
@@ -60,6 +65,11 @@ class ReviewRun:
         keeper.start()
         try:
             self._run()
+        except SoftTimeLimitExceeded:
+            minutes = settings.CELERY_TASK_TIME_LIMIT // 60
+            self._finish(
+                Status.FAILED, error=f"The review took longer than its {minutes}-minute limit."
+            )
         except Exception as exc:
             log.exception("review %s crashed", self.review.pk)
             self._finish(Status.FAILED, error=_internal_error_sentence(exc))
