@@ -89,3 +89,32 @@ def stack(request, fake_llm, tmp_path_factory):
     running = Stack(request.param, tmp_path_factory.mktemp(request.param), fake_llm.url).start()
     yield running
     running.stop()
+
+
+# -- teams, sharing and the API (issue 5) ------------------------------------------------
+@pytest.fixture
+def victor(django_user_model, password, team):
+    """A viewer of alice's team."""
+    from reviewer.teams.models import Membership, Role
+
+    user = django_user_model.objects.create_user("victor", "victor@example.com", password)
+    Membership.objects.create(team=team, user=user, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    # The manifest storage needs `collectstatic`; in-process tests use plain names.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

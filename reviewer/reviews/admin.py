@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Project, Review, StreamEvent
+from .models import Project, Review, ShareLink, StreamEvent
 
 
 @admin.register(Project)
@@ -19,3 +19,9 @@ class ReviewAdmin(admin.ModelAdmin):
 @admin.register(StreamEvent)
 class StreamEventAdmin(admin.ModelAdmin):
     list_display = ["review", "seq", "kind"]
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = ["review", "created_by", "created_at", "expires_at", "revoked_at"]
+    readonly_fields = ["token"]
