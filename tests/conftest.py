@@ -118,3 +118,44 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def make_review(project, alice, media_root):
+    """A review row with real stored upload files (the usual fields overridable)."""
+    from django.core.files.base import ContentFile
+
+    from reviewer.reviews.models import Review
+
+    def make(**fields):
+        values = {
+            "project": project,
+            "created_by": alice,
+            "archive_name": "shop.zip",
+            "archive_sha256": "ab" * 32,
+            "archive_size": 11,
+            "spec_name": "spec.pdf",
+            "spec_pages": 3,
+            "model": "gpt-4.1",
+            "status": "done",
+            "report": "## Conformance\n\nFine.\n",
+            "prompt_tokens": 1000,
+            "completion_tokens": 50,
+            "cost_usd": "0.0024",
+        }
+        values.update(fields)
+        archive = values.pop("archive", None) or ContentFile(b"zip-content", name="a.zip")
+        spec = values.pop("spec", None) or ContentFile(b"%PDF-1.4 spec", name="s.pdf")
+        review = Review(**values)
+        if isinstance(archive, str):
+            review.archive.name = archive
+        else:
+            review.archive.save("a", archive, save=False)
+        if isinstance(spec, str):
+            review.spec.name = spec
+        else:
+            review.spec.save("s", spec, save=False)
+        review.save()
+        return review
+
+    return make
