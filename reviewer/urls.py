@@ -29,8 +29,8 @@ urlpatterns = [
     path("reviews/<int:pk>/export.html", sharing.review_export_html, name="review_export_html"),
     path("s/<str:token>", sharing.shared_review, name="shared_review"),
     # Accounts, teams and invites; the JSON API and API tokens (issue 5).
+    # (the accounts URLs, Django's auth views included, are in reviewer/teams/urls.py)
     path("", include("reviewer.teams.urls")),
     path("", include("reviewer.api.urls")),
-    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -103,6 +103,11 @@ def victor(django_user_model, password, team):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_files(settings):
     # The manifest storage needs `collectstatic`; in-process tests use plain names.
     settings.STORAGES = {

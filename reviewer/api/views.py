@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from reviewer.reviews.access import aget_review_for_user, get_project_for_user, get_review_for_user
 from reviewer.reviews.models import Project
@@ -211,6 +211,7 @@ def _tokens_page(request, form, status=200, **extra):
 
 
 @login_required
+@require_GET
 def tokens(request):
     return _tokens_page(request, ApiTokenForm())
 

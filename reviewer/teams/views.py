@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from .access import (
     get_invite_for_user,
@@ -61,6 +61,7 @@ def _assignable(membership):
 
 
 @login_required
+@require_GET
 def team_list(request):
     personal_team(request.user)
     memberships = (
@@ -115,6 +116,7 @@ def _team_context(request, team, membership, **extra):
 
 
 @login_required
+@require_GET
 def team_detail(request, pk):
     team, membership = get_team_for_user(request.user, pk)
     return render(request, "teams/detail.html", _team_context(request, team, membership))
