@@ -224,7 +224,8 @@ def invite_create(request, pk):
     invite.token_hash = token_hash
     invite.expires_at = timezone.now() + timedelta(days=settings.INVITE_EXPIRY_DAYS)
     invite.save()
-    link = request.build_absolute_uri(reverse("invite_accept", args=[token]))
+    # SITE_URL, not the request's Host: this link goes into email.
+    link = settings.SITE_URL.rstrip("/") + reverse("invite_accept", args=[token])
     if invite.email:
         send_mail(
             f"You are invited to {team.name} on reviewer",

@@ -1,6 +1,7 @@
 """Share links (owner/admin), the public shared page, and report exports."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -60,7 +61,7 @@ def review_share(request, pk):
         "review": review,
         "project": review.project,
         "link": link,
-        "share_url": request.build_absolute_uri(link.get_absolute_url()) if link else "",
+        "share_url": settings.SITE_URL.rstrip("/") + link.get_absolute_url() if link else "",
         "expiry_choices": EXPIRY_CHOICES,
         "form": form,
     }
