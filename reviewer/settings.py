@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "reviewer.teams",
     "reviewer.reviews",
+    "reviewer.api",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "reviewer.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "reviewer.urls"
@@ -211,3 +213,54 @@ LOGGING = {
 }
 REVIEW_REAP_SECONDS = env_int("REVIEW_REAP_SECONDS", 10)
 KEY_ENCRYPTION_SECRET = os.environ.get("KEY_ENCRYPTION_SECRET", SECRET_KEY)
+
+# -- Accounts, teams, sharing and the API (issue 5) -------------------------------------
+# Email: the console by default; SMTP when EMAIL_URL (smtp://user:pass@host:port, or
+# smtp+tls:// / smtp+ssl://) or EMAIL_HOST is set.
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_URL:
+    from urllib.parse import unquote, urlsplit
+
+    _email = urlsplit(EMAIL_URL)
+    EMAIL_HOST = _email.hostname or "localhost"
+    EMAIL_PORT = _email.port or {"smtp+ssl": 465, "smtp+tls": 587}.get(_email.scheme, 25)
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_TLS = _email.scheme == "smtp+tls"
+    EMAIL_USE_SSL = _email.scheme == "smtp+ssl"
+if (EMAIL_URL or EMAIL_HOST) and "EMAIL_BACKEND" not in os.environ:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "reviewer@localhost")
+EMAIL_TIMEOUT = 20
+
+# The cache backs login throttling; Redis when REDIS_URL is set so every process agrees.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "reviewer",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", True)
+
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+if env_bool("SECURE_PROXY_SSL", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+INVITE_EXPIRY_DAYS = env_int("INVITE_EXPIRY_DAYS", 7)
+TEAM_STORAGE_QUOTA_MB = env_int("TEAM_STORAGE_QUOTA_MB", 2048)

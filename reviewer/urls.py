@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from reviewer.reviews.views import keys, projects, review_pages, stream
+from reviewer.reviews.views import history, keys, projects, review_pages, sharing, stream
 
 urlpatterns = [
     path("", projects.home, name="home"),
@@ -26,6 +26,22 @@ urlpatterns = [
         keys.provider_key_delete,
         name="provider_key_delete",
     ),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # History, comparison, re-runs and deletion (issue 5).
+    path("projects/<int:pk>/history", history.project_history, name="project_history"),
+    path("projects/<int:pk>/compare", history.review_compare, name="review_compare"),
+    path("projects/<int:pk>/delete", history.project_delete, name="project_delete"),
+    path("reviews/<int:pk>/rerun", history.review_rerun, name="review_rerun"),
+    path("reviews/<int:pk>/delete", history.review_delete, name="review_delete"),
+    # Sharing and export (issue 5).
+    path("reviews/<int:pk>/share", sharing.review_share, name="review_share"),
+    path(
+        "reviews/<int:pk>/export.md", sharing.review_export_markdown, name="review_export_markdown"
+    ),
+    path("reviews/<int:pk>/export.html", sharing.review_export_html, name="review_export_html"),
+    path("s/<str:token>", sharing.shared_review, name="shared_review"),
+    # Accounts, teams and invites; the JSON API and API tokens (issue 5).
+    # (the accounts URLs, Django's auth views included, are in reviewer/teams/urls.py)
+    path("", include("reviewer.teams.urls")),
+    path("", include("reviewer.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -18,15 +18,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 # -- in-process (pytest-django) -------------------------------------------------------
-@pytest.fixture(autouse=True)
-def _plain_static_storage(request, settings):
-    # In-process tests render templates without running collectstatic first.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def password():
     return "correct-horse-battery-staple"
@@ -98,3 +89,78 @@ def stack(request, fake_llm, tmp_path_factory):
     running = Stack(request.param, tmp_path_factory.mktemp(request.param), fake_llm.url).start()
     yield running
     running.stop()
+
+
+# -- teams, sharing and the API (issue 5) ------------------------------------------------
+@pytest.fixture
+def victor(django_user_model, password, team):
+    """A viewer of alice's team."""
+    from reviewer.teams.models import Membership, Role
+
+    user = django_user_model.objects.create_user("victor", "victor@example.com", password)
+    Membership.objects.create(team=team, user=user, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    # The manifest storage needs `collectstatic`; in-process tests use plain names.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_review(project, alice, media_root):
+    """A review row with real stored upload files (the usual fields overridable)."""
+    from django.core.files.base import ContentFile
+
+    from reviewer.reviews.models import Review
+
+    def make(**fields):
+        values = {
+            "project": project,
+            "created_by": alice,
+            "archive_name": "shop.zip",
+            "archive_sha256": "ab" * 32,
+            "archive_size": 11,
+            "spec_name": "spec.pdf",
+            "spec_pages": 3,
+            "model": "gpt-4.1",
+            "status": "done",
+            "report": "## Conformance\n\nFine.\n",
+            "prompt_tokens": 1000,
+            "completion_tokens": 50,
+            "cost_usd": "0.0024",
+        }
+        values.update(fields)
+        archive = values.pop("archive", None) or ContentFile(b"zip-content", name="a.zip")
+        spec = values.pop("spec", None) or ContentFile(b"%PDF-1.4 spec", name="s.pdf")
+        review = Review(**values)
+        if isinstance(archive, str):
+            review.archive.name = archive
+        else:
+            review.archive.save("a", archive, save=False)
+        if isinstance(spec, str):
+            review.spec.name = spec
+        else:
+            review.spec.save("s", spec, save=False)
+        review.save()
+        return review
+
+    return make

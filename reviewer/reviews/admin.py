@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import CatalogueEntry, Project, ProviderKey, Review, SharedValue, StreamEvent
+from .models import (
+    CatalogueEntry,
+    Project,
+    ProviderKey,
+    Review,
+    SharedValue,
+    ShareLink,
+    StreamEvent,
+)
 
 
 @admin.register(Project)
@@ -36,3 +44,9 @@ class ProviderKeyAdmin(admin.ModelAdmin):
     list_display = ["team", "provider", "updated_at"]
     # The ciphertext is useless to show and the plaintext must never be shown.
     exclude = ["encrypted_key"]
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = ["review", "created_by", "created_at", "expires_at", "revoked_at"]
+    readonly_fields = ["token"]

@@ -226,3 +226,40 @@ class ProviderKey(models.Model):
         from .secrets_box import decrypt
 
         return decrypt(self.encrypted_key)
+
+
+# -- Sharing (issue 5) -------------------------------------------------------------------
+class ShareLink(models.Model):
+    """A public, read-only link to one review's report.
+
+    The token itself is stored, not a hash: it grants read access only to the report and
+    metadata held in this same database, so a reader of this table learns nothing it
+    could not read directly, while owners and admins can copy an active link again at
+    any time. Revoking, regenerating or expiry ends it for good.
+    """
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Share link of review {self.review_id}"
+
+    def get_absolute_url(self):
+        return reverse("shared_review", args=[self.token])
+
+    @property
+    def is_active(self):
+        from django.utils import timezone
+
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )

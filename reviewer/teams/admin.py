@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Membership, Team
+from .models import Invite, Membership, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -18,3 +18,18 @@ class TeamAdmin(admin.ModelAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["team", "user", "role"]
     list_filter = ["role"]
+
+
+@admin.register(Invite)
+class InviteAdmin(admin.ModelAdmin):
+    list_display = [
+        "team",
+        "email",
+        "role",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
+    list_filter = ["role"]
+    readonly_fields = ["token_hash"]

@@ -47,7 +47,9 @@ def test_encoding_builds_offline_in_a_fresh_process():
         import socket
         def refuse(*a, **k):
             raise RuntimeError("network touched")
-        socket.socket = refuse
+        # Patch the methods, not the class: ssl subclasses socket.socket at import time.
+        socket.socket.connect = refuse
+        socket.socket.connect_ex = refuse
         socket.create_connection = refuse
         socket.getaddrinfo = refuse
         import os

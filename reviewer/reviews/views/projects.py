@@ -2,13 +2,15 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from reviewer.teams.access import personal_team, require_role, teams_for
+from reviewer.teams.access import personal_team, require_role, teams_for, teams_where
 from reviewer.teams.models import Role
 
 from .. import endpoints
 from ..access import get_project_for_user
 from ..forms import ProjectForm, ProjectSettingsForm, UploadForm
 from ..models import Project
+from ..retention import quota_error
+from .history import history_context
 from .uploads import create_review
 
 
@@ -16,20 +18,29 @@ from .uploads import create_review
 def home(request):
     personal_team(request.user)
     projects = Project.objects.filter(team__in=teams_for(request.user)).select_related("team")
-    return render(request, "reviews/home.html", {"projects": projects, "form": ProjectForm()})
+    context = {"projects": projects, "form": ProjectForm()}
+    context["teams"] = teams_where(request.user, Role.MEMBER)
+    return render(request, "reviews/home.html", context)
 
 
 @login_required
 @require_POST
 def project_create(request):
+    # The team is any of the user's teams where they may run reviews; personal by default.
     team = personal_team(request.user)
-    require_role(request.user, team, Role.MEMBER)
+    team_id = request.POST.get("team", "")
+    if team_id:
+        eligible = teams_where(request.user, Role.MEMBER)
+        team = eligible.filter(pk=team_id).first() if team_id.isdigit() else None
     form = ProjectForm(request.POST)
-    if not form.is_valid():
+    if team is None or not form.is_valid():
         projects = Project.objects.filter(team__in=teams_for(request.user))
-        return render(
-            request, "reviews/home.html", {"projects": projects, "form": form}, status=400
-        )
+        context = {"projects": projects, "form": form}
+        context["teams"] = teams_where(request.user, Role.MEMBER)
+        if team is None:
+            context["team_error"] = "Choose a team in which you are at least a member."
+        return render(request, "reviews/home.html", context, status=400)
+    require_role(request.user, team, Role.MEMBER)
     project = form.save(commit=False)
     project.team = team
     project.created_by = request.user
@@ -59,6 +70,7 @@ def _render_project(request, project, upload_form, status=200):
         "upload_form": upload_form,
         "reviews": project.reviews.select_related("created_by")[:50],
         "settings_form": ProjectSettingsForm(instance=project),
+        **history_context(request, project),
     }
     return render(request, "reviews/project.html", context, status=status)
 
@@ -70,6 +82,10 @@ def review_create(request, pk):
     form = _upload_form(project, request.POST, request.FILES)
     if not form.is_valid():
         return _render_project(request, project, form, status=400)
+    problem = quota_error(project.team, form.cleaned_data["archive"], form.cleaned_data["spec"])
+    if problem:
+        form.add_error(None, problem)
+        return _render_project(request, project, form, status=413)
     model_id = form.cleaned_data.get("model") or project.model or endpoints.default_model_id()
     review = create_review(
         project,
@@ -93,5 +109,5 @@ def project_settings(request, pk):
         form.save()
         return redirect(project)
     context = {"project": project, "upload_form": _upload_form(project), "settings_form": form}
-    context["reviews"] = project.reviews.all()[:50]
+    context.update(history_context(request, project))
     return render(request, "reviews/project.html", context, status=400)

@@ -1,0 +1,244 @@
+"""The JSON API for CI, and the page where people manage their API tokens."""
+
+import functools
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from reviewer.reviews.access import aget_review_for_user, get_project_for_user, get_review_for_user
+from reviewer.reviews.models import Project
+from reviewer.reviews.retention import quota_error
+from reviewer.teams.access import teams_for
+from reviewer.teams.models import Role
+from reviewer.teams.tokens import new_token
+
+from .auth import aauthenticate_api_request, authenticate_api_request
+from .forms import ApiTokenForm
+from .models import ApiToken
+
+
+def error(message, status):
+    return JsonResponse({"error": message}, status=status)
+
+
+def _unauthorized():
+    response = error("Send a valid API token as “Authorization: Bearer <token>”.", 401)
+    response["WWW-Authenticate"] = 'Bearer realm="reviewer"'
+    return response
+
+
+def api_view(*methods):
+    """Token authentication, allowed methods and JSON errors for one API view."""
+
+    def decorate(view):
+        @csrf_exempt  # token-authenticated only: a browser's cookies never authenticate here
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = error(f"Use {' or '.join(methods)} here.", 405)
+                response["Allow"] = ", ".join(methods)
+                return response
+            user = authenticate_api_request(request)
+            if user is None:
+                return _unauthorized()
+            request.user = user
+            try:
+                return view(request, *args, **kwargs)
+            except Http404:
+                return error("No such object, or you have no access to it.", 404)
+            except RequestDataTooBig:
+                return error("The request is too large.", 413)
+
+        return wrapper
+
+    return decorate
+
+
+def _absolute(path):
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _number(value):
+    return float(value) if value is not None else None
+
+
+def _time(value):
+    return value.isoformat() if value else None
+
+
+def review_json(review):
+    return {
+        "id": review.pk,
+        "project": review.project_id,
+        "status": review.status,
+        "status_note": review.status_note,
+        "model": review.model,
+        "archive": {
+            "name": review.archive_name,
+            "sha256": review.archive_sha256,
+            "size": review.archive_size,
+        },
+        "spec": {"name": review.spec_name, "pages": review.spec_pages},
+        "usage": {
+            "prompt_tokens": review.prompt_tokens,
+            "completion_tokens": review.completion_tokens,
+        },
+        "cost_usd": _number(review.cost_usd),
+        "estimated_cost_usd": _number(review.estimated_cost_usd),
+        "finish_reason": review.finish_reason or None,
+        "truncated": review.finish_reason == "length",
+        "error": review.error or None,
+        "report": review.report,
+        "created_at": _time(review.created_at),
+        "started_at": _time(review.started_at),
+        "finished_at": _time(review.finished_at),
+        "url": _absolute(review.get_absolute_url()),
+        "events_url": _absolute(reverse("api_review_events", args=[review.pk])),
+        "api_url": _absolute(reverse("api_review", args=[review.pk])),
+    }
+
+
+@api_view("GET")
+def projects(request):
+    rows = Project.objects.filter(team__in=teams_for(request.user)).select_related("team")
+    return JsonResponse(
+        {
+            "projects": [
+                {
+                    "id": p.pk,
+                    "name": p.name,
+                    "team": p.team.name,
+                    "model": p.model,
+                    "url": _absolute(p.get_absolute_url()),
+                    "reviews_url": _absolute(reverse("api_review_create", args=[p.pk])),
+                }
+                for p in rows
+            ]
+        }
+    )
+
+
+def _form_error(form):
+    """The form's first problem as one plain sentence."""
+    for name, errors in form.errors.as_data().items():
+        for err in errors:
+            if err.code == "required":
+                return f"The {form.fields[name].label.lower()} is missing."
+            if err.code == "invalid_choice":
+                return f"Unknown model “{form.data.get(name)}”."
+            return " ".join(err.messages)
+    return "The upload is not valid."
+
+
+@api_view("POST")
+def review_create(request, pk):
+    from reviewer.reviews.views.projects import _upload_form
+    from reviewer.reviews.views.uploads import create_review
+
+    project = get_project_for_user(request.user, pk, Role.MEMBER)
+    form = _upload_form(project, request.POST, request.FILES)
+    archive = request.FILES.get("archive")
+    if archive is not None and archive.size > settings.MAX_UPLOAD_BYTES:
+        limit = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
+        return error(f"The archive is larger than the {limit} MB limit.", 413)
+    if not form.is_valid():
+        return error(_form_error(form), 400)
+    problem = quota_error(project.team, form.cleaned_data["archive"], form.cleaned_data["spec"])
+    if problem:
+        return error(problem, 413)
+    review = create_review(
+        project,
+        request.user,
+        form.cleaned_data["archive"],
+        form.cleaned_data["spec"],
+        form.cleaned_data.get("model") or project.model or settings.LLM_MODEL,
+    )
+    body = review_json(review)
+    keys = ("id", "status", "url", "events_url", "api_url")
+    response = JsonResponse({key: body[key] for key in keys}, status=201)
+    response["Location"] = body["api_url"]
+    return response
+
+
+@api_view("GET")
+def review_detail(request, pk):
+    return JsonResponse(review_json(get_review_for_user(request.user, pk)))
+
+
+@csrf_exempt
+async def review_events(request, pk):
+    """The page's SSE stream, authenticated by the bearer token instead of the session."""
+    from reviewer.reviews.views import stream
+
+    if request.method != "GET":
+        response = error("Use GET here.", 405)
+        response["Allow"] = "GET"
+        return response
+    user = await aauthenticate_api_request(request)
+    if user is None:
+        return _unauthorized()
+    try:
+        await aget_review_for_user(user, pk)
+    except Http404:
+        return error("No such object, or you have no access to it.", 404)
+
+    async def auser():
+        return user
+
+    # The stream view reads the user from the request; here that is the token's user.
+    request.user = user
+    request.auser = auser
+    return await stream.review_events(request, pk)
+
+
+# -- token management (session-authenticated pages) --------------------------------------
+def get_token_for_user(user, pk):
+    return get_object_or_404(ApiToken, pk=pk, user=user)
+
+
+def _tokens_page(request, form, status=200, **extra):
+    tokens = ApiToken.objects.filter(user=request.user)
+    context = {"tokens": tokens, "form": form, "site_url": settings.SITE_URL, **extra}
+    return render(request, "api/tokens.html", context, status=status)
+
+
+@login_required
+@require_GET
+def tokens(request):
+    return _tokens_page(request, ApiTokenForm())
+
+
+@login_required
+@require_POST
+def token_create(request):
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _tokens_page(request, form, status=400)
+    token, token_hash = new_token(ApiToken.PREFIX)
+    api_token = ApiToken.objects.create(
+        user=request.user,
+        name=form.cleaned_data["name"],
+        token_hash=token_hash,
+        hint=token[: len(ApiToken.PREFIX) + 4],
+    )
+    # Shown in this one response only; the database keeps the hash.
+    return _tokens_page(request, ApiTokenForm(), new_token=token, new_token_row=api_token)
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk):
+    api_token = get_token_for_user(request.user, pk)
+    if api_token.revoked_at is None:
+        api_token.revoked_at = timezone.now()
+        api_token.save(update_fields=["revoked_at"])
+    messages.success(request, f"Token “{api_token.name}” revoked.")
+    return redirect("api_tokens")

@@ -1,0 +1,99 @@
+"""Stored uploads: a team's storage use and quota, and deleting reviews and projects
+together with their files and stream events.
+
+Clones share the stored files of the review they were cloned from, so a file is removed
+only when no remaining review refers to it."""
+
+import logging
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+
+from .models import Review
+from .relay import get_relay
+
+log = logging.getLogger(__name__)
+
+
+def _file_size(name):
+    try:
+        return default_storage.size(name)
+    except OSError:
+        return 0
+
+
+def stored_files(reviews):
+    """Distinct stored file names of these reviews."""
+    names = set()
+    for archive, spec in reviews.values_list("archive", "spec"):
+        names.update(n for n in (archive, spec) if n)
+    return names
+
+
+def team_storage(team):
+    """(bytes used by the team's distinct stored uploads, quota in bytes)."""
+    names = stored_files(Review.objects.filter(project__team=team))
+    used = sum(_file_size(name) for name in names)
+    return used, settings.TEAM_STORAGE_QUOTA_MB * 1024 * 1024
+
+
+def quota_error(team, *uploads):
+    """One plain sentence when storing these uploads would exceed the team's quota."""
+    used, quota = team_storage(team)
+    incoming = sum(upload.size for upload in uploads if upload is not None)
+    if quota and used + incoming > quota:
+        return (
+            f"This upload would exceed your team's storage quota of "
+            f"{settings.TEAM_STORAGE_QUOTA_MB} MB ({used / 1048576:.1f} MB in use); "
+            f"delete old reviews first."
+        )
+    return None
+
+
+def _remove_unreferenced(names):
+    for name in names:
+        if Review.objects.filter(Q(archive=name) | Q(spec=name)).exists():
+            continue
+        try:
+            default_storage.delete(name)
+        except OSError:
+            log.warning("could not delete stored file %s", name)
+
+
+def _delete_reviews(reviews):
+    reviews = list(reviews)
+    names = set()
+    for review in reviews:
+        names.update(n for n in (review.archive.name, review.spec.name) if n)
+    ids = [review.pk for review in reviews]
+    Review.objects.filter(pk__in=ids).delete()  # stream events cascade
+
+    def cleanup():
+        _remove_unreferenced(names)
+        relay = get_relay()
+        for review_id in ids:
+            try:
+                relay.delete(review_id)
+            except Exception:  # the relay's copy expires by itself anyway
+                log.warning("could not delete the relay stream of review %s", review_id)
+
+    transaction.on_commit(cleanup)
+
+
+def delete_review(review):
+    with transaction.atomic():
+        _delete_reviews([review])
+
+
+def delete_project(project):
+    with transaction.atomic():
+        _delete_reviews(project.reviews.all())
+        project.delete()
+
+
+def delete_team(team):
+    with transaction.atomic():
+        _delete_reviews(Review.objects.filter(project__team=team))
+        team.delete()
