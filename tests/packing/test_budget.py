@@ -63,7 +63,7 @@ def test_tight_budget_drops_whole_files_in_priority_order(tmp_path):
     assert result.prompt_tokens <= result.budget_tokens
     assert result.prompt_tokens == count_tokens(result.instructions) + count_tokens(result.prompt)
     for path in dropped:
-        assert f"- {path} — over budget" in result.prompt
+        assert f"\n- {path}\n" in result.prompt.split("### Left out to fit the context")[1]
         assert f"### {path}\n" not in result.prompt
     summary = result.summary()
     assert summary["excluded_by_reason"]["over budget"] == len(dropped)
