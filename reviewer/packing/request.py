@@ -12,6 +12,8 @@ in this order, largest first within each tier, until the request fits:
      stays with the code: it says what the code is for);
   3. everything else, the source code itself.
 
+Once it fits, leftover room is given back to dropped files (most valuable tier,
+smallest first), so the request uses the budget rather than stopping short.
 Each dropped file is named in the prompt and in the summary as "over budget".
 """
 
