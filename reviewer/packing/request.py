@@ -12,6 +12,8 @@ in this order, largest first within each tier, until the request fits:
      stays with the code: it says what the code is for);
   3. everything else, the source code itself.
 
+Once it fits, leftover room is given back to dropped files (most valuable tier,
+smallest first), so the request uses the budget rather than stopping short.
 Each dropped file is named in the prompt and in the summary as "over budget".
 """
 
@@ -203,13 +205,17 @@ def render_omitted(omitted: list[Omitted]) -> str:
     budget = [o for o in omitted if o.reason == "over budget"]
     other = [o for o in omitted if o.reason != "over budget"]
     lines = ["## Omitted files", "These were not sent to you; do not review them as missing."]
-    # Files dropped for size are always all named: the reader must know what was not seen.
-    for o in budget:
-        lines.append(f"- {o.path} — over budget ({o.detail})")
-    for o in other[:MAX_LISTED_OTHER]:
-        lines.append(f"- {o.path} — {o.reason}" + (f" ({o.detail})" if o.detail else ""))
-    if len(other) > MAX_LISTED_OTHER:
-        lines.append(f"- … and {len(other) - MAX_LISTED_OTHER} more (ignored or binary)")
+    if budget:
+        # Always all named: the reader must know what was not seen. Bare paths keep
+        # this list cheap; it can run to thousands of lines on a small model.
+        lines.append(f"\n### Left out to fit the context ({len(budget)} files)")
+        lines.extend(f"- {o.path}" for o in budget)
+    if other:
+        lines.append(f"\n### Ignored, binary or unreadable ({len(other)} paths)")
+        for o in other[:MAX_LISTED_OTHER]:
+            lines.append(f"- {o.path} — {o.reason}" + (f" ({o.detail})" if o.detail else ""))
+        if len(other) > MAX_LISTED_OTHER:
+            lines.append(f"- … and {len(other) - MAX_LISTED_OTHER} more")
     return "\n".join(lines) + "\n"
 
 
@@ -234,35 +240,63 @@ def fit(
     instr_tokens = count_tokens(INSTRUCTIONS)
     order = sorted(candidates, key=lambda c: (drop_tier(c.path), -c.tokens, c.path))
     kept_set = {c.path for c in candidates}
-    dropped: list[Candidate] = []
-    blocks_total = sum(c.tokens for c in candidates)
-    cursor = 0
-    frame_guess = 0
-    while True:
+
+    def measure() -> tuple[int, str, str, list[Candidate], list[Omitted]]:
         kept = [c for c in candidates if c.path in kept_set]
-        listed = omitted + [_budget_omission(c) for c in dropped]
+        listed = omitted + [_budget_omission(c) for c in order if c.path not in kept_set]
         head = render_head(title, kept, len(listed), spec_note)
         tail = render_tail(listed, sum(c.redactions for c in kept))
-        frame = count_tokens(head) + count_tokens(tail)
-        exact = instr_tokens + frame + blocks_total
-        if exact <= budget_tokens or not kept:
-            # One join, one copy: with a single emoji anywhere the prompt is stored at
-            # 4 bytes per character, so each extra concatenation costs ~4x the repo.
-            prompt = "".join([head, *(c.block for c in kept), tail])
-            return kept, listed, prompt, exact
-        # Drop by tier until the blocks fit beside the current frame (plus what the
-        # dropped files' lines will add to the omitted list), then re-measure.
-        frame_guess = max(frame_guess, frame)
-        target = budget_tokens - instr_tokens - frame_guess
-        dropped_now = 0
-        while cursor < len(order) and (blocks_total > target or dropped_now == 0):
+        blocks = sum(c.tokens for c in kept)
+        return (
+            instr_tokens + count_tokens(head) + count_tokens(tail) + blocks,
+            head,
+            tail,
+            kept,
+            listed,
+        )
+
+    # 1. Drop in tier order (largest first within a tier) until it fits. The frame
+    #    (tree + omitted list) is re-measured after each batch of drops.
+    cursor = 0
+    exact, head, tail, kept, listed = measure()
+    while exact > budget_tokens and cursor < len(order):
+        over = exact - budget_tokens
+        while over > 0 and cursor < len(order):
             c = order[cursor]
             cursor += 1
             kept_set.discard(c.path)
-            dropped.append(c)
-            blocks_total -= c.tokens
-            target -= 20  # its line in the omitted list
-            dropped_now += 1
+            over -= max(c.tokens - 8, 1)  # its omitted-list line costs a few tokens back
+        exact, head, tail, kept, listed = measure()
+
+    # 2. Refill: dropping in batches overshoots (and the tree shrank as files left),
+    #    so give the room back to dropped files, most valuable tier and smallest
+    #    first. Re-measure exactly; undo the latest additions if the estimate erred.
+    for _ in range(4):
+        if exact > budget_tokens:
+            break
+        slack = budget_tokens - exact
+        added: list[Candidate] = []
+        for c in reversed(order[:cursor]):
+            if c.path not in kept_set and c.tokens + 8 <= slack:
+                kept_set.add(c.path)
+                added.append(c)
+                slack -= c.tokens + 8
+        if not added:
+            break
+        trial = measure()
+        while trial[0] > budget_tokens and added:
+            excess = trial[0] - budget_tokens
+            while excess > 0 and added:
+                c = added.pop()
+                kept_set.discard(c.path)
+                excess -= c.tokens
+            trial = measure()
+        exact, head, tail, kept, listed = trial
+
+    # One join, one copy: with a single emoji anywhere the prompt is stored at
+    # 4 bytes per character, so each extra concatenation costs ~4x the repo.
+    prompt = "".join([head, *(c.block for c in kept), tail])
+    return kept, listed, prompt, exact
 
 
 def _budget_omission(c: Candidate) -> Omitted:

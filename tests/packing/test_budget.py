@@ -63,7 +63,7 @@ def test_tight_budget_drops_whole_files_in_priority_order(tmp_path):
     assert result.prompt_tokens <= result.budget_tokens
     assert result.prompt_tokens == count_tokens(result.instructions) + count_tokens(result.prompt)
     for path in dropped:
-        assert f"- {path} — over budget" in result.prompt
+        assert f"\n- {path}\n" in result.prompt.split("### Left out to fit the context")[1]
         assert f"### {path}\n" not in result.prompt
     summary = result.summary()
     assert summary["excluded_by_reason"]["over budget"] == len(dropped)
@@ -122,3 +122,24 @@ def test_prompt_token_count_is_exact_for_awkward_file_contents(tmp_path):
     assert any(e.reason == "over budget" for e in tight.excluded)
     assert tight.prompt_tokens == count_tokens(tight.instructions) + count_tokens(tight.prompt)
     assert tight.prompt_tokens <= tight.budget_tokens
+
+
+def test_room_left_after_dropping_is_given_back_to_smaller_files(tmp_path):
+    # Small data files go first, then the big module has to go too: after that, the
+    # data files fit again and must be taken back.
+    files = {f"p/data/d{i:02d}.json": f'{{"k": {i}}}\n' for i in range(20)}
+    files["p/app/big.py"] = code("big", 300)
+    files.update({f"p/app/m{i}.py": code(f"m{i}", 30) for i in range(5)})
+    path = make_zip(tmp_path / "many.zip", files)
+    full = pack(path, None, Budget(1_000_000, 0))
+    tokens = {f.path: f.tokens for f in full.included}
+    data = sum(v for k, v in tokens.items() if k.startswith("data/"))
+    # Room for everything but the data files and half of big.py.
+    context = int((full.prompt_tokens - data - tokens["app/big.py"] // 2) / 0.9)
+    result = pack(path, None, Budget(context, 0))
+    kept = {f.path for f in result.included}
+    dropped = [e.path for e in result.excluded if e.reason == "over budget"]
+    assert dropped == ["app/big.py"]
+    assert {p for p in tokens if p.startswith("data/")} <= kept
+    assert result.prompt_tokens <= result.budget_tokens
+    assert result.prompt_tokens == count_tokens(result.instructions) + count_tokens(result.prompt)
