@@ -1,7 +1,13 @@
 """The review's SSE stream. Async, so an open stream holds no thread."""
 
+import asyncio
+import contextvars
 import html
+import weakref
+from collections import OrderedDict
 
+from asgiref.sync import sync_to_async
+from django.db import connections
 from django.http import StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
@@ -25,6 +31,39 @@ async def _final_report_html(review_id):
     return report
 
 
+# The done event carries the rendered report; every viewer of a review gets the same one,
+# so it is rendered once per process (per event loop) and shared, not once per viewer.
+_REPORTS_KEPT = 32
+_reports = weakref.WeakKeyDictionary()
+
+
+async def _shared_final_report_html(review_id, done_id):
+    loop = asyncio.get_running_loop()
+    memo = _reports.setdefault(loop, OrderedDict())
+    key = (review_id, done_id)
+    task = memo.get(key)
+    if task is None:
+        # A context of its own: the viewer that starts it may leave before it finishes.
+        task = loop.create_task(_final_report_html(review_id), context=contextvars.Context())
+        memo[key] = task
+        while len(memo) > _REPORTS_KEPT:
+            memo.popitem(last=False)
+    try:
+        return await asyncio.shield(task)
+    except Exception:
+        if memo.get(key) is task:
+            del memo[key]
+        raise
+
+
+def _release_connections():
+    # A stream stays open for the whole review: don't hold a database connection for it
+    # (200 viewers would otherwise be 200 PostgreSQL connections).
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close()
+
+
 async def _events(review_id, after):
     # Tells EventSource to reconnect quickly after a dropped connection.
     yield "retry: 1000\n\n"
@@ -39,7 +78,12 @@ async def _events(review_id, after):
             elif event.kind in (STATUS, NOTE):
                 chunks.append(_sse(event.id, event.kind, html.escape(event.data)))
             elif event.kind == DONE:
-                chunks.append(_sse(event.id, DONE, await _final_report_html(review_id)))
+                # The text before it goes out now, not after the report is rendered.
+                if chunks:
+                    yield "".join(chunks)
+                    chunks = []
+                report = await _shared_final_report_html(review_id, event.id)
+                chunks.append(_sse(event.id, DONE, report))
         yield "".join(chunks)
 
 
@@ -69,6 +113,7 @@ async def review_events(request, pk):
         stream = _only_done(review)
     else:
         stream = _events(review.pk, after)
+    await sync_to_async(_release_connections)()
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-transform"
     response["X-Accel-Buffering"] = "no"
