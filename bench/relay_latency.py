@@ -177,6 +177,21 @@ class Result:
     error_examples: list = field(default_factory=list)
     subscribe_s: float = math.nan
     done_after_last_ms: float = math.nan
+    # CPU used while the chunks streamed, as % of one core: the ASGI server, the
+    # Celery worker, and this process (viewers + fake model); and the load average.
+    cpu_server: float = math.nan
+    cpu_worker: float = math.nan
+    cpu_bench: float = math.nan
+    load1: float = math.nan
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all its threads), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(ordered, q):
@@ -185,7 +200,7 @@ def percentile(ordered, q):
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-async def watch(stack, llm, gate, cookies, review_id, n, chunks, expected, limit):
+async def watch(stack, llm, gate, cookies, review_id, n, limit):
     """Opens `n` streams, opens the gate once all are subscribed, reads to the end."""
     url = f"/reviews/{review_id}/events"
     viewers = [Viewer(i) for i in range(n)]
@@ -205,14 +220,26 @@ async def watch(stack, llm, gate, cookies, review_id, n, chunks, expected, limit
                 await asyncio.sleep(0.02)
             subscribe_s = time.monotonic() - started
         finally:
+            pids = {
+                "server": stack.server.pid,
+                "worker": stack.workers[0].pid,
+                "bench": os.getpid(),
+            }
+            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            cpu_started = time.monotonic()
             gate.set()
         done, pending = await asyncio.wait(tasks, timeout=limit)
+        elapsed = time.monotonic() - cpu_started
+        cpu = {
+            name: 100 * (cpu_seconds(pid) - cpu_before[name]) / elapsed
+            for name, pid in pids.items()
+        }
         for task in pending:
             task.cancel()
         for viewer, task in zip(viewers, tasks, strict=True):
             if task in pending:
                 viewer.errors.append(f"no done event within {limit:.0f} s")
-    return viewers, subscribe_s
+    return viewers, subscribe_s, cpu
 
 
 def measure(stack, llm, profile, n, args):
@@ -235,14 +262,23 @@ def measure(stack, llm, profile, n, args):
     try:
         review_id = review_id_of(upload(client, project_id))
         limit = 60 + chunks * args.interval * 3
-        viewers, subscribe_s = asyncio.run(
-            watch(stack, llm, gate, client.cookies, review_id, n, chunks, expected, limit)
+        viewers, subscribe_s, cpu = asyncio.run(
+            watch(stack, llm, gate, client.cookies, review_id, n, limit)
         )
     finally:
         gate.set()
         client.close()
 
-    result = Result(profile, n, chunks, subscribe_s=subscribe_s)
+    result = Result(
+        profile,
+        n,
+        chunks,
+        subscribe_s=subscribe_s,
+        cpu_server=cpu["server"],
+        cpu_worker=cpu["worker"],
+        cpu_bench=cpu["bench"],
+        load1=os.getloadavg()[0],
+    )
     latencies = []
     problems = []
     for viewer in viewers:
@@ -298,14 +334,16 @@ def run_profile(profile, args):
 
 HEADER = (
     f"{'profile':<9} {'viewers':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
-    f"{'chunks':>7} {'errors':>6} {'subscribe s':>11} {'done +ms':>9}"
+    f"{'chunks':>7} {'errors':>6} {'subscribe s':>11} {'done +ms':>9} "
+    f"{'cpu% srv/wrk/bench':>18} {'load1':>5}"
 )
 
 
 def _row(r):
     return (
         f"{r.profile:<9} {r.viewers:>7} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.max_ms:>8.1f} "
-        f"{r.samples:>7} {r.errors:>6} {r.subscribe_s:>11.2f} {r.done_after_last_ms:>9.0f}"
+        f"{r.samples:>7} {r.errors:>6} {r.subscribe_s:>11.2f} {r.done_after_last_ms:>9.0f} "
+        f"{f'{r.cpu_server:.0f}/{r.cpu_worker:.0f}/{r.cpu_bench:.0f}':>18} {r.load1:>5.2f}"
     )
 
 
