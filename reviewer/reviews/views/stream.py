@@ -99,21 +99,40 @@ def _last_event_id(request):
         return 0
 
 
+# Many streams may open at once: a review with many viewers, or every EventSource
+# reconnecting a second after a restart. Each one's checks take a database connection for
+# a moment; only a few run at a time so that 200 of them never need 200 connections
+# (PostgreSQL allows 100 by default).
+DB_CHECKS_AT_ONCE = 16
+_db_slots = weakref.WeakKeyDictionary()
+
+
+def _checks_slot():
+    loop = asyncio.get_running_loop()
+    slot = _db_slots.get(loop)
+    if slot is None:
+        slot = _db_slots[loop] = asyncio.Semaphore(DB_CHECKS_AT_ONCE)
+    return slot
+
+
 @require_GET
 async def review_events(request, pk):
-    user = await request.auser()
-    if not user.is_authenticated:
-        from django.http import HttpResponse
+    async with _checks_slot():
+        try:
+            user = await request.auser()
+            if not user.is_authenticated:
+                from django.http import HttpResponse
 
-        return HttpResponse("Log in to follow this review.", status=401)
-    review = await aget_review_for_user(user, pk)
-    after = _last_event_id(request)
-    if review.is_final and not await get_relay().aread(review.pk, 0):
-        # The relay's copy has expired; the stored report is the whole story.
-        stream = _only_done(review)
-    else:
-        stream = _events(review.pk, after)
-    await sync_to_async(_release_connections)()
+                return HttpResponse("Log in to follow this review.", status=401)
+            review = await aget_review_for_user(user, pk)
+            after = _last_event_id(request)
+            if review.is_final and not await get_relay().aread(review.pk, 0):
+                # The relay's copy has expired; the stored report is the whole story.
+                stream = _only_done(review)
+            else:
+                stream = _events(review.pk, after)
+        finally:
+            await sync_to_async(_release_connections)()
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-transform"
     response["X-Accel-Buffering"] = "no"
