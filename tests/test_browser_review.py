@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.factories import make_pdf, make_zip
-from tests.fakes.llm_server import answer
+from tests.fakes.llm_server import answer, reset_after
 from tests.stack import PASSWORD
 
 HOSTILE_ANSWER = (
@@ -98,3 +98,23 @@ def test_browser_sees_text_before_the_last_chunk_and_the_safe_report_after(
     expect(page.locator("#review-report h2", has_text="Refactoring")).to_be_visible()
     expect(page.locator("#review-status")).to_have_text("done")
     assert page.evaluate("window.__pwned") is None
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+def test_browser_keeps_partial_text_after_an_upstream_failure_and_offers_retry(
+    stack, llm, page, tmp_path
+):
+    llm.script(reset_after(HOSTILE_ANSWER, chunks=3, chunk_size=8), answer("## Second try\n"))
+    log_in(page, stack)
+    start_review(page, tmp_path, "Browser failing shop")
+    expect(page.locator("#review-status")).to_have_text("failed", timeout=20_000)
+    expect(page.locator("#review-report .error")).to_be_visible()
+    retry = page.get_by_role("button", name="Retry")
+    expect(retry).to_be_visible()
+    expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+    first_url = page.url
+    retry.click()
+    page.wait_for_url(lambda url: url != first_url and "/reviews/" in url)
+    expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)
+    expect(page.locator("#review-report h2", has_text="Second try")).to_be_visible()

@@ -23,7 +23,10 @@ class _Watcher:
         self.cursor = 0
         self.finished = False
         self.subscribers = 0
-        self.changed = asyncio.Condition()
+        # One future per waiting subscriber, resolved when events arrive: cheaper than a
+        # Condition with wait_for (a lock round trip and a task per wait), which matters
+        # when one event wakes hundreds of viewers.
+        self._waiters = set()
         self.task = None
 
     async def run(self, on_idle):
@@ -39,8 +42,7 @@ class _Watcher:
                     self.cursor = new[-1].id
                     self.events.extend(new)
                     self.finished = self.finished or any(e.kind == DONE for e in new)
-                    async with self.changed:
-                        self.changed.notify_all()
+                    self._wake()
                 if self.subscribers == 0:
                     loop = asyncio.get_running_loop()
                     idle_since = idle_since or loop.time()
@@ -53,15 +55,24 @@ class _Watcher:
         finally:
             on_idle(self)
 
+    def _wake(self):
+        waiters, self._waiters = self._waiters, set()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
     async def wait(self, after, timeout):
         """Events after `after`; an empty list when `timeout` passed with none."""
-        async with self.changed:
-            if self.cursor <= after:
+        if self.cursor <= after:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.add(waiter)
+            try:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self.changed.wait_for(lambda: self.cursor > after), timeout
-                    )
-        return [e for e in self._tail(after)]
+                    async with asyncio.timeout(timeout):
+                        await waiter
+            finally:
+                self._waiters.discard(waiter)
+        return self._tail(after)
 
     def _tail(self, after):
         # Ids are dense from the first event we hold, so slice instead of scanning.

@@ -21,7 +21,10 @@
   document.addEventListener("htmx:sseMessage", function (event) {
     var el = event.target;
     if (el && el.id === "review-status") {
-      el.className = "status status-" + el.textContent.trim();
+      var word = el.textContent.trim();
+      el.className = "status status-" + word;
+      var retry = document.getElementById("review-retry");
+      if (retry && (word === "failed" || word === "cancelled")) retry.hidden = false;
     }
   });
 })();

@@ -18,9 +18,8 @@ def review_detail(request, pk):
     if review.status == Status.DRAFT:
         return redirect("review_preview", review.pk)
     context = {"review": review, "project": review.project}
-    if review.is_final:
-        context.update(report_context(request.user, review))
-    else:
+    context.update(report_context(request.user, review))
+    if not review.is_final:
         # The text so far comes from the relay, and the stream resumes right after it.
         context["text"], context["last_event_id"] = text_so_far(review.pk)
     return render(request, "reviews/review.html", context)

@@ -1,8 +1,13 @@
 """The review's SSE stream. Async, so an open stream holds no thread."""
 
+import asyncio
+import contextvars
 import html
+import weakref
+from collections import OrderedDict
 
 from asgiref.sync import sync_to_async
+from django.db import connections
 from django.http import StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
@@ -19,17 +24,50 @@ def _sse(event_id, kind, data):
     return f"id: {event_id}\nevent: {kind}\n{lines}\n"
 
 
-async def _final_report_html(request, review_id):
+async def _final_report_html(review_id):
+    """The same for every viewer, so it can be shared; the page has its own Retry form."""
     review = await Review.objects.select_related("project__team").aget(pk=review_id)
 
     def render():
-        context = report_context(request.user, review)
-        return render_to_string("reviews/_report.html", context, request=request)
+        return render_to_string("reviews/_report.html", report_context(None, review))
 
     return await sync_to_async(render)()
 
 
-async def _events(request, review_id, after):
+# The done event carries the rendered report; every viewer of a review gets the same one,
+# so it is rendered once per process (per event loop) and shared, not once per viewer.
+_REPORTS_KEPT = 32
+_reports = weakref.WeakKeyDictionary()
+
+
+async def _shared_final_report_html(review_id, done_id):
+    loop = asyncio.get_running_loop()
+    memo = _reports.setdefault(loop, OrderedDict())
+    key = (review_id, done_id)
+    task = memo.get(key)
+    if task is None:
+        # A context of its own: the viewer that starts it may leave before it finishes.
+        task = loop.create_task(_final_report_html(review_id), context=contextvars.Context())
+        memo[key] = task
+        while len(memo) > _REPORTS_KEPT:
+            memo.popitem(last=False)
+    try:
+        return await asyncio.shield(task)
+    except Exception:
+        if memo.get(key) is task:
+            del memo[key]
+        raise
+
+
+def _release_connections():
+    # A stream stays open for the whole review: don't hold a database connection for it
+    # (200 viewers would otherwise be 200 PostgreSQL connections).
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close()
+
+
+async def _events(review_id, after):
     # Tells EventSource to reconnect quickly after a dropped connection.
     yield "retry: 1000\n\n"
     async for events in get_hub().subscribe(review_id, after):
@@ -43,12 +81,17 @@ async def _events(request, review_id, after):
             elif event.kind in (STATUS, NOTE):
                 chunks.append(_sse(event.id, event.kind, html.escape(event.data)))
             elif event.kind == DONE:
-                chunks.append(_sse(event.id, DONE, await _final_report_html(request, review_id)))
+                # The text before it goes out now, not after the report is rendered.
+                if chunks:
+                    yield "".join(chunks)
+                    chunks = []
+                report = await _shared_final_report_html(review_id, event.id)
+                chunks.append(_sse(event.id, DONE, report))
         yield "".join(chunks)
 
 
-async def _only_done(request, review):
-    yield _sse(review.report_event_id + 1, DONE, await _final_report_html(request, review.pk))
+async def _only_done(review):
+    yield _sse(review.report_event_id + 1, DONE, await _final_report_html(review.pk))
 
 
 def _last_event_id(request):
@@ -59,20 +102,40 @@ def _last_event_id(request):
         return 0
 
 
+# Many streams may open at once: a review with many viewers, or every EventSource
+# reconnecting a second after a restart. Each one's checks take a database connection for
+# a moment; only a few run at a time so that 200 of them never need 200 connections
+# (PostgreSQL allows 100 by default).
+DB_CHECKS_AT_ONCE = 16
+_db_slots = weakref.WeakKeyDictionary()
+
+
+def _checks_slot():
+    loop = asyncio.get_running_loop()
+    slot = _db_slots.get(loop)
+    if slot is None:
+        slot = _db_slots[loop] = asyncio.Semaphore(DB_CHECKS_AT_ONCE)
+    return slot
+
+
 @require_GET
 async def review_events(request, pk):
-    user = await request.auser()
-    if not user.is_authenticated:
-        from django.http import HttpResponse
+    async with _checks_slot():
+        try:
+            user = await request.auser()
+            if not user.is_authenticated:
+                from django.http import HttpResponse
 
-        return HttpResponse("Log in to follow this review.", status=401)
-    review = await aget_review_for_user(user, pk)
-    after = _last_event_id(request)
-    if review.is_final and not await get_relay().aread(review.pk, 0):
-        # The relay's copy has expired; the stored report is the whole story.
-        stream = _only_done(request, review)
-    else:
-        stream = _events(request, review.pk, after)
+                return HttpResponse("Log in to follow this review.", status=401)
+            review = await aget_review_for_user(user, pk)
+            after = _last_event_id(request)
+            if review.is_final and not await get_relay().aread(review.pk, 0):
+                # The relay's copy has expired; the stored report is the whole story.
+                stream = _only_done(review)
+            else:
+                stream = _events(review.pk, after)
+        finally:
+            await sync_to_async(_release_connections)()
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-transform"
     response["X-Accel-Buffering"] = "no"

@@ -1,0 +1,1 @@
+"""Benchmarks. Not tests: run them by hand, see docs/PERFORMANCE.md."""
