@@ -35,4 +35,5 @@ def report_context(user, review):
         "review": review,
         "report_html": mark_safe(render_report(review.report)),  # noqa: S308 - sanitized above
         "can_run": bool(membership and membership.allows(Role.MEMBER)),
+        "can_manage": bool(membership and membership.allows(Role.ADMIN)),
     }
