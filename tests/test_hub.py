@@ -3,22 +3,14 @@ import asyncio
 import pytest
 
 from reviewer.reviews.hub import Hub
-from reviewer.reviews.models import Review
 from reviewer.reviews.relay import DELTA, DONE, RelayWriter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def review(project, media_root):
-    return Review.objects.create(
-        project=project,
-        archive="a",
-        archive_name="a.zip",
-        spec="s",
-        spec_name="s.pdf",
-        model="gpt-4.1",
-    )
+def review(make_review):
+    return make_review(status="streaming", report="")
 
 
 async def _collect(hub, review_id, after=0):

@@ -23,17 +23,8 @@ def relay(request, db):
 
 
 @pytest.fixture
-def review(project, media_root):
-    from reviewer.reviews.models import Review
-
-    return Review.objects.create(
-        project=project,
-        archive="a",
-        archive_name="a.zip",
-        spec="s",
-        spec_name="s.pdf",
-        model="gpt-4.1",
-    )
+def review(make_review):
+    return make_review(status="streaming", report="")
 
 
 def test_writer_numbers_events_from_one_and_reads_resume_after_an_id(relay, review):
