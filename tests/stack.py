@@ -51,6 +51,8 @@ class Stack:
             "PORT": str(self.port),
             "SITE_URL": self.url,
             "LLM_BASE_URL": llm_url,
+            # Native Gemini models go to the same fake server, which speaks both formats.
+            "LLM_GOOGLE_BASE_URL": llm_url.rsplit("/v1", 1)[0] + "/v1beta",
             "LLM_API_KEY": "sk-test-e2e-key-0000",
             "LLM_MODEL": "gpt-4.1",
             "LLM_MAX_RETRIES": "2",

@@ -122,3 +122,20 @@ def test_outsider_cannot_see_or_stream_a_review(stack, llm):
     outsider = stack.client("charlie")
     assert outsider.get(f"/reviews/{review_id}/").status_code == 404
     assert outsider.get(f"/reviews/{review_id}/events").status_code == 404
+
+
+@pytest.mark.e2e
+def test_review_with_a_native_gemini_model_sends_the_pdf_inline(stack, llm):
+    llm.script(answer(ANSWER, chunk_size=12, usage=(2000, 80)))
+    client = stack.client("alice")
+    project_id = create_project(client, "Gemini shop")
+    review_id = review_id_of(upload(client, project_id, model="gemini-2.5-flash"))
+    messages = list(read_events(client, f"/reviews/{review_id}/events"))
+    assert [m.data for m in messages if m.event == "status"][-1] == "done"
+    assert stack.review_field(review_id, "report") == ANSWER
+    assert stack.review_field(review_id, "prompt_tokens") == 2000
+    request = llm.requests[-1]
+    assert request["path"].endswith("/models/gemini-2.5-flash:streamGenerateContent")
+    assert request["headers"]["x-goog-api-key"] == stack.env["LLM_API_KEY"]
+    parts = request["body"]["contents"][0]["parts"]
+    assert any(p.get("inline_data", {}).get("mime_type") == "application/pdf" for p in parts)

@@ -25,6 +25,23 @@ class ProjectSettingsForm(forms.ModelForm):
             ),
             "include_patterns": forms.Textarea(attrs={"rows": 3, "placeholder": "vendor/ourlib/"}),
         }
+        labels["model"] = "Default model"
+
+    def __init__(self, *args, **kwargs):
+        from . import endpoints
+
+        super().__init__(*args, **kwargs)
+        choices = endpoints.model_choices()
+        current = self.instance.model
+        if current and current not in dict(choices):
+            # A model id the catalogue no longer lists stays selectable until changed.
+            choices.append((current, current))
+        self.fields["model"] = forms.ChoiceField(
+            label="Default model", choices=choices, initial=current, required=False
+        )
+
+    def clean_model(self):
+        return self.cleaned_data.get("model") or self.instance.model
 
 
 class UploadForm(forms.Form):
