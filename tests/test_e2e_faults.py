@@ -115,3 +115,43 @@ def test_killed_worker_before_the_first_token_requeues_the_review(stack, llm):
     assert stack.review_field(review_id, "status") == "done"
     assert stack.review_field(review_id, "report") == ANSWER
     assert stack.review_field(review_id, "attempts") == 2
+
+
+def test_hostile_archive_fails_with_one_sentence_and_the_next_review_still_runs(
+    stack, llm, tmp_path
+):
+    from tests.factories import make_zip
+
+    llm.script(answer(ANSWER))
+    client = stack.client()
+    project_id = create_project(client, "Hostile")
+    escape = "../../../../tmp/reviewer-zip-slip-probe"
+    bad = review_id_of(upload(client, project_id, archive=make_zip({escape: "owned"})))
+    messages = list(read_events(client, f"/reviews/{bad}/events"))
+    assert [m.data for m in messages if m.event == "status"][-1] == "failed"
+    error = stack.review_field(bad, "error")
+    assert escape in error and error.endswith(".") and "\n" not in error
+    assert html.escape(escape) in client.get(f"/reviews/{bad}/").text
+    assert not llm.requests, "a rejected archive must not reach the model"
+    from pathlib import Path
+
+    assert not Path("/tmp/reviewer-zip-slip-probe").exists()
+
+    good = review_id_of(upload(client, project_id))
+    list(read_events(client, f"/reviews/{good}/events"))
+    assert stack.review_field(good, "report") == ANSWER
+
+
+def test_provider_errors_never_show_the_api_key(stack, llm):
+    key = stack.env["LLM_API_KEY"]
+    llm.script(status(401, body={"error": {"message": f"Incorrect API key provided: {key}."}}))
+    client = stack.client()
+    review_id = review_id_of(upload(client, create_project(client, "Bad key")))
+    messages = list(read_events(client, f"/reviews/{review_id}/events"))
+    assert [m.data for m in messages if m.event == "status"][-1] == "failed"
+    error = stack.review_field(review_id, "error")
+    assert error and key not in error and key[-8:] not in error
+    assert key not in client.get(f"/reviews/{review_id}/").text
+    assert all(key not in m.data for m in messages)
+    for log in stack.logs.glob("*.log"):
+        assert key not in log.read_text(errors="replace"), f"the key leaked into {log.name}"
