@@ -212,6 +212,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 REVIEW_REAP_SECONDS = env_int("REVIEW_REAP_SECONDS", 10)
+# A queued review no worker has claimed after this long is sent to the queue again.
+REVIEW_QUEUE_SECONDS = env_int("REVIEW_QUEUE_SECONDS", 300)
 KEY_ENCRYPTION_SECRET = os.environ.get("KEY_ENCRYPTION_SECRET", SECRET_KEY)
 
 # -- Accounts, teams, sharing and the API (issue 5) -------------------------------------

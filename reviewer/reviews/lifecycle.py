@@ -34,6 +34,32 @@ def claim(review_id):
     return bool(claimed)
 
 
+def queue_deadline():
+    """When a queued review that no worker has claimed is sent to the queue again: a
+    message can be lost with a worker killed between taking it and claiming the review."""
+    return timezone.now() + timedelta(seconds=settings.REVIEW_QUEUE_SECONDS)
+
+
+def request_cancel(review_id):
+    """A queued review ends at once; a running one is stopped by its worker's keeper."""
+    if Review.objects.filter(pk=review_id, status=Status.QUEUED).update(
+        status=Status.CANCELLED,
+        status_note="cancelled before it started",
+        cancel_requested=True,
+        lease_expires_at=None,
+        finished_at=timezone.now(),
+    ):
+        writer = RelayWriter(review_id)
+        announce(writer, Status.CANCELLED, "cancelled before it started")
+        writer.append(DONE, Status.CANCELLED)
+        return True
+    return bool(
+        Review.objects.filter(pk=review_id, status__in=ACTIVE_STATUSES).update(
+            cancel_requested=True
+        )
+    )
+
+
 def finish(review_id, writer, status, *, report, error="", note="", **fields):
     """Ends a review for good; the `done` event tells every viewer to stop listening."""
     Review.objects.filter(pk=review_id).update(
@@ -59,12 +85,24 @@ def reap_expired(now=None):
     changed = []
     stale = Review.objects.filter(status__in=ACTIVE_STATUSES, lease_expires_at__lt=now)
     for review in stale:
+        if review.status == Status.QUEUED:
+            resent = Review.objects.filter(
+                pk=review.pk, status=Status.QUEUED, lease_expires_at=review.lease_expires_at
+            ).update(lease_expires_at=queue_deadline())
+            if resent:
+                enqueue_review(review.pk)
+                changed.append(review.pk)
+            continue
         writer = RelayWriter(review.pk)
         text, _ = text_so_far(review.pk, writer.relay)
         if not text and review.attempts < MAX_ATTEMPTS:
             requeued = Review.objects.filter(
                 pk=review.pk, status=review.status, lease_expires_at=review.lease_expires_at
-            ).update(status=Status.QUEUED, status_note="worker lost; queued again")
+            ).update(
+                status=Status.QUEUED,
+                status_note="worker lost; queued again",
+                lease_expires_at=queue_deadline(),
+            )
             if requeued:
                 announce(writer, Status.QUEUED, "worker lost; queued again")
                 enqueue_review(review.pk)

@@ -5,7 +5,8 @@ from django.views.decorators.http import require_POST
 from reviewer.teams.models import Role
 
 from ..access import get_review_for_user
-from ..models import Review, Status
+from ..lifecycle import request_cancel
+from ..models import Status
 from ..preview import build_preview
 from ..relay import text_so_far
 from ..rendering import report_context
@@ -29,9 +30,7 @@ def review_detail(request, pk):
 @require_POST
 def review_cancel(request, pk):
     review = get_review_for_user(request.user, pk, Role.MEMBER)
-    Review.objects.filter(
-        pk=review.pk, status__in=[Status.QUEUED, Status.PACKING, Status.WAITING, Status.STREAMING]
-    ).update(cancel_requested=True)
+    request_cancel(review.pk)
     if request.htmx:
         return render(request, "reviews/_cancel_requested.html")
     return redirect(review)

@@ -2,6 +2,7 @@ import hashlib
 
 from django.db import transaction
 
+from ..lifecycle import queue_deadline
 from ..models import Review, Status
 from ..tasks import enqueue_review
 
@@ -28,6 +29,7 @@ def create_review(project, user, archive, spec, model_id, start=True):
             spec_name=spec.name[:255],
             model=model_id,
             status=Status.QUEUED if start else Status.DRAFT,
+            lease_expires_at=queue_deadline() if start else None,
         )
         if start:
             enqueue_review(review.pk)
@@ -37,7 +39,7 @@ def create_review(project, user, archive, spec, model_id, start=True):
 def start_review(review):
     with transaction.atomic():
         started = Review.objects.filter(pk=review.pk, status=Status.DRAFT).update(
-            status=Status.QUEUED
+            status=Status.QUEUED, lease_expires_at=queue_deadline()
         )
         if started:
             enqueue_review(review.pk)
@@ -59,6 +61,7 @@ def clone_review(review, user, archive=None):
             spec_pages=review.spec_pages,
             model=review.model,
             status=Status.QUEUED,
+            lease_expires_at=queue_deadline(),
         )
         enqueue_review(clone.pk)
     return clone

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reviewer.packing import PackingError, check_pdf
 from reviewer.reviews import endpoints
+from reviewer.reviews.lifecycle import request_cancel
 from reviewer.reviews.models import ACTIVE_STATUSES, Project, Review, Status
 from reviewer.reviews.relay import DELTA, DONE, NOTE, STATUS, get_relay
 from reviewer.reviews.views.uploads import create_review
@@ -94,10 +95,7 @@ class Command(BaseCommand):
         self.stderr.write("Gave up waiting; is a worker running (`make run`)?")
 
     def _cancel(self, review_id):
-        updated = Review.objects.filter(pk=review_id, status__in=ACTIVE_STATUSES).update(
-            cancel_requested=True
-        )
-        if not updated:
+        if not request_cancel(review_id):
             raise CommandError(f"Review {review_id} is not running.")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
