@@ -87,8 +87,8 @@ def count_tokens(text: str) -> int:
 
 
 def count_tokens_many(texts: list[str]) -> list[int]:
-    """Counts for many texts. Serial on purpose: tiktoken holds the GIL while encoding,
-    so threads only add contention (measured slower on the benchmark corpus)."""
+    """Counts for many texts, serially (pack() overlaps counting with reading on its
+    own threads; tiktoken releases the GIL while encoding)."""
     return [count_tokens(t) for t in texts]
 
 
