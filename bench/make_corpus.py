@@ -10,6 +10,10 @@ that 2,000 files fit in 20 MiB). The result is written as
 stdlib-bench/<path> into a tar.gz (default /tmp/bench/corpus.tar.gz), and the tree
 is also extracted next to it (corpus/) for tools that want a folder (repomix).
 
+A second archive, corpus-changed.tar.gz (tree: corpus-changed/), is the same
+repository after a small edit: one line inserted in the middle of one file
+(CHANGED_FILE), to measure a re-review with a warm token cache.
+
 Usage: python bench/make_corpus.py [OUT_DIR]
 """
 
@@ -27,6 +31,7 @@ SKIP_DIRS = {"site-packages", "__pycache__", "lib-dynload"}
 MAX_FILES = 2000
 MAX_BYTES = 20 * 1024 * 1024
 MAX_FILE = 64 * 1024
+CHANGED_FILE = "asyncio/tasks.py"  # in the sample; edited for corpus-changed
 
 
 def is_text(path: Path) -> bool:
@@ -74,6 +79,19 @@ def main() -> None:
     with tarfile.open(archive, "w:gz") as tf:
         tf.add(tree, arcname="stdlib-bench")
     print(f"{count} files, {total:,} bytes -> {archive} ({archive.stat().st_size:,} bytes)")
+
+    changed = out_dir / "corpus-changed" / "stdlib-bench"
+    if changed.parent.exists():
+        shutil.rmtree(changed.parent)
+    shutil.copytree(tree, changed)
+    target = changed / CHANGED_FILE
+    lines = target.read_text().split("\n")
+    lines.insert(len(lines) // 2, "# bench: one line added in a re-review")
+    target.write_text("\n".join(lines))
+    archive = out_dir / "corpus-changed.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.add(changed, arcname="stdlib-bench")
+    print(f"one line added to {CHANGED_FILE} -> {archive}")
 
 
 if __name__ == "__main__":

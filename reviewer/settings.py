@@ -136,6 +136,9 @@ MEDIA_URL = "/media-not-served/"
 WORK_DIR = Path(os.environ.get("WORK_DIR", VAR_DIR / "work"))
 
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+# Token counts of file blocks already seen (preview then worker, re-reviews); exact
+# either way. An empty value switches the cache off.
+PACK_CACHE_DIR = os.environ.get("PACK_CACHE_DIR", str(VAR_DIR / "cache" / "tokens")) or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

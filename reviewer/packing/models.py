@@ -51,6 +51,10 @@ class PackOptions:
     count_threads: int = 2
     # Switch off the built-in ignore list (tests compare pure gitignore semantics with git).
     default_ignores: bool = True
+    # Folder for the persistent token-count cache (token_cache.py); None = no cache,
+    # nothing is written anywhere. Counts are exact either way.
+    cache_dir: str | None = None
+    cache_max_entries: int = 500_000
 
 
 @dataclass

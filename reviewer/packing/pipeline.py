@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from .request import INSTRUCTIONS, Candidate, Omitted, file_block, fit
 from .secrets import redact
 from .select import Selector, compile_patterns, default_ignored, matches_self_or_parent
 from .text import decode_text
-from .tokens import count_tokens
+from .token_cache import TokenCache, block_key
+from .tokens import ENCODING_NAME, count_tokens
 
 
 def strip_common_folder(paths: list[str]) -> str:
@@ -108,102 +110,144 @@ def pack(
     dir_counts: dict[tuple[str, str], list] = {}
     candidates: list[Candidate] = []
     redactions: list[Redaction] = []
-    # Token counting is the single largest cost (~6M tokens for a 20 MB repository);
-    # tiktoken releases the GIL, so it runs on worker threads.
-    pool = ThreadPoolExecutor(options.count_threads) if options.count_threads > 1 else None
-    counting: list[Future[int]] = []
+    # Token counting is the single largest cost (~6M tokens for a 20 MB repository):
+    # counts of blocks seen before come from the cache; the others are counted on
+    # worker threads (tiktoken releases the GIL) while this thread decodes and scans.
+    cache = (
+        TokenCache.open(options.cache_dir, options.cache_max_entries) if options.cache_dir else None
+    )
     try:
-        for path in sorted(by_path):
-            m = by_path[path]
-            if m.kind != KIND_FILE:
-                reason = {KIND_SYMLINK: REASON_SYMLINK, KIND_HARDLINK: REASON_HARDLINK}.get(
-                    m.kind, REASON_SPECIAL
-                )
-                detail = f"points to {m.link_target}" if m.link_target else ""
-                excluded.append(ExcludedFile(path, reason, detail))
-                continue
-            dec = selector.decide(path)
-            if dec.ignored:
-                if dec.via_dir:
-                    entry = dir_counts.get((dec.via_dir, dec.reason))
-                    if entry is None:
-                        dir_counts[(dec.via_dir, dec.reason)] = [1, dec.detail]
-                    else:
-                        entry[0] += 1
-                else:
-                    excluded.append(ExcludedFile(path, dec.reason, dec.detail))
-                m.data = None
-                continue
-            if m.too_large:
-                excluded.append(
-                    ExcludedFile(
-                        path, REASON_TOO_LARGE, f"larger than {human(options.max_file_bytes)}"
+        pool = ThreadPoolExecutor(options.count_threads) if options.count_threads > 1 else None
+        counting: list[tuple[Candidate, bytes | None, Future[int]]] = []
+        try:
+            for path in sorted(by_path):
+                m = by_path[path]
+                if m.kind != KIND_FILE:
+                    reason = {KIND_SYMLINK: REASON_SYMLINK, KIND_HARDLINK: REASON_HARDLINK}.get(
+                        m.kind, REASON_SPECIAL
                     )
-                )
-                continue
-            if m.data is None:
-                # Skipped while reading by a built-in rule the selector did not repeat.
-                excluded.append(ExcludedFile(path, REASON_DEFAULT))
-                continue
-            text = decode_text(m.data)
-            size = len(m.data)
-            m.data = None  # the text is all we keep from here on
-            if text is None:
-                excluded.append(ExcludedFile(path, REASON_BINARY))
-                continue
-            text, found = redact(text)
-            for line, kind in found:
-                redactions.append(Redaction(path, line, kind))
-            block = file_block(path, text)
-            del text
-            candidates.append(Candidate(path, size, block, len(found)))
-            if pool is not None:
-                # Counting (in Rust, GIL released) overlaps with decoding/scanning the next files.
-                counting.append(pool.submit(count_tokens, block))
-        by_path.clear()
-        if pool is not None:
-            for cand, fut in zip(candidates, counting, strict=True):
+                    detail = f"points to {m.link_target}" if m.link_target else ""
+                    excluded.append(ExcludedFile(path, reason, detail))
+                    continue
+                dec = selector.decide(path)
+                if dec.ignored:
+                    if dec.via_dir:
+                        entry = dir_counts.get((dec.via_dir, dec.reason))
+                        if entry is None:
+                            dir_counts[(dec.via_dir, dec.reason)] = [1, dec.detail]
+                        else:
+                            entry[0] += 1
+                    else:
+                        excluded.append(ExcludedFile(path, dec.reason, dec.detail))
+                    m.data = None
+                    continue
+                if m.too_large:
+                    excluded.append(
+                        ExcludedFile(
+                            path, REASON_TOO_LARGE, f"larger than {human(options.max_file_bytes)}"
+                        )
+                    )
+                    continue
+                if m.data is None:
+                    # Skipped while reading by a built-in rule the selector did not repeat.
+                    excluded.append(ExcludedFile(path, REASON_DEFAULT))
+                    continue
+                text = decode_text(m.data)
+                size = len(m.data)
+                m.data = None  # the text is all we keep from here on
+                if text is None:
+                    excluded.append(ExcludedFile(path, REASON_BINARY))
+                    continue
+                text, found = redact(text)
+                for line, kind in found:
+                    redactions.append(Redaction(path, line, kind))
+                block = file_block(path, text)
+                del text
+                cand = Candidate(path, size, block, len(found))
+                candidates.append(cand)
+                key = None
+                if cache is not None:
+                    key = block_key(ENCODING_NAME, block)
+                    cached = cache.get(key, len(block))
+                    if cached is not None:
+                        cand.tokens = cached
+                        continue
+                if pool is not None:
+                    # Counted in Rust (GIL released) while this thread reads the next files.
+                    counting.append((cand, key, pool.submit(count_tokens, block)))
+                else:
+                    cand.tokens = count_tokens(block)
+                    if key is not None:
+                        cache.put(key, cand.tokens)
+            by_path.clear()
+            for cand, key, fut in counting:
                 cand.tokens = fut.result()
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    for (d, reason), (count, detail) in dir_counts.items():
-        files = f"{count} file{'s' if count != 1 else ''}"
-        excluded.append(ExcludedFile(d + "/", reason, f"{files}; {detail}" if detail else files))
-    excluded.sort(key=lambda e: e.path)
+                if key is not None:
+                    cache.put(key, cand.tokens)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        for (d, reason), (count, detail) in dir_counts.items():
+            files = f"{count} file{'s' if count != 1 else ''}"
+            excluded.append(
+                ExcludedFile(d + "/", reason, f"{files}; {detail}" if detail else files)
+            )
+        excluded.sort(key=lambda e: e.path)
 
-    title = prefix or Path(os.fspath(archive_path)).name
-    spec_note = (
-        f"The specification is the attached PDF `{spec.filename}` ({spec.page_count} pages).\n"
-        if spec
-        else "No specification was provided: review the code on its own merits.\n"
-    )
-    kept, listed, prompt, prompt_tokens = fit(
-        title,
-        candidates,
-        [Omitted(e.path, e.reason, e.detail) for e in excluded],
-        spec_note,
-        budget_tokens,
-    )
-    if not kept:
-        raise PackingError(
-            "No file of the repository fits this model's context once the specification "
-            "and the answer are reserved."
+        title = prefix or Path(os.fspath(archive_path)).name
+        spec_note = (
+            f"The specification is the attached PDF `{spec.filename}` ({spec.page_count} pages).\n"
+            if spec
+            else "No specification was provided: review the code on its own merits.\n"
         )
-    kept_paths = {c.path for c in kept}
-    over = [ExcludedFile(o.path, o.reason, o.detail) for o in listed if o.reason == "over budget"]
-    excluded = sorted(excluded + over, key=lambda e: e.path)
-    return Pack(
-        instructions=INSTRUCTIONS,
-        prompt=prompt,
-        spec=spec,
-        included=[IncludedFile(c.path, c.size_bytes, c.tokens, c.redactions) for c in kept],
-        excluded=excluded,
-        redactions=[r for r in redactions if r.path in kept_paths],
-        prompt_tokens=prompt_tokens,
-        spec_tokens=spec_tokens,
-        budget_tokens=budget_tokens,
-        context_tokens=budget.context_tokens,
-        max_output_tokens=budget.max_output_tokens,
-        margin_tokens=margin_tokens,
-    )
+        kept, listed, prompt, prompt_tokens = fit(
+            title,
+            candidates,
+            [Omitted(e.path, e.reason, e.detail) for e in excluded],
+            spec_note,
+            budget_tokens,
+            count=_cached_counter(cache),
+        )
+        if not kept:
+            raise PackingError(
+                "No file of the repository fits this model's context once the specification "
+                "and the answer are reserved."
+            )
+        kept_paths = {c.path for c in kept}
+        over = [
+            ExcludedFile(o.path, o.reason, o.detail) for o in listed if o.reason == "over budget"
+        ]
+        excluded = sorted(excluded + over, key=lambda e: e.path)
+        return Pack(
+            instructions=INSTRUCTIONS,
+            prompt=prompt,
+            spec=spec,
+            included=[IncludedFile(c.path, c.size_bytes, c.tokens, c.redactions) for c in kept],
+            excluded=excluded,
+            redactions=[r for r in redactions if r.path in kept_paths],
+            prompt_tokens=prompt_tokens,
+            spec_tokens=spec_tokens,
+            budget_tokens=budget_tokens,
+            context_tokens=budget.context_tokens,
+            max_output_tokens=budget.max_output_tokens,
+            margin_tokens=margin_tokens,
+        )
+    finally:
+        if cache is not None:
+            cache.close()  # writes the new counts
+
+
+def _cached_counter(cache: TokenCache | None) -> Callable[[str], int]:
+    """count_tokens through the cache (for the prompt's head and tail, and instructions)."""
+    if cache is None:
+        return count_tokens
+
+    def count(text: str) -> int:
+        key = block_key(ENCODING_NAME, text)
+        n = cache.get(key, len(text))
+        if n is None:
+            n = count_tokens(text)
+            cache.put(key, n)
+        return n
+
+    return count

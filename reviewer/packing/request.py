@@ -22,6 +22,7 @@ from __future__ import annotations
 import operator
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .tokens import count_tokens, count_tokens_many
@@ -225,6 +226,7 @@ def fit(
     omitted: list[Omitted],
     spec_note: str,
     budget_tokens: int,
+    count: Callable[[str], int] = count_tokens,
 ) -> tuple[list[Candidate], list[Omitted], str, int]:
     """Drop files in tier order until instructions + prompt fit the budget.
 
@@ -232,12 +234,13 @@ def fit(
     "\n\n#" boundaries, where o200k's pre-tokenizer always cuts, so the sum of
     the pieces' counts is the exact count of the whole prompt (a test checks this
     against counting the joined text). Only the small head (tree) and tail
-    (omitted list) are recounted while files are dropped.
+    (omitted list) are recounted while files are dropped, with ``count`` (the
+    pipeline passes one that goes through the token cache).
     """
     uncounted = [c for c in candidates if c.tokens < 0]
     for c, n in zip(uncounted, count_tokens_many([c.block for c in uncounted]), strict=True):
         c.tokens = n
-    instr_tokens = count_tokens(INSTRUCTIONS)
+    instr_tokens = count(INSTRUCTIONS)
     order = sorted(candidates, key=lambda c: (drop_tier(c.path), -c.tokens, c.path))
     kept_set = {c.path for c in candidates}
 
@@ -248,7 +251,7 @@ def fit(
         tail = render_tail(listed, sum(c.redactions for c in kept))
         blocks = sum(c.tokens for c in kept)
         return (
-            instr_tokens + count_tokens(head) + count_tokens(tail) + blocks,
+            instr_tokens + count(head) + count(tail) + blocks,
             head,
             tail,
             kept,

