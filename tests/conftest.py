@@ -103,6 +103,12 @@ def victor(django_user_model, password, team):
 
 
 @pytest.fixture(autouse=True)
+def _token_cache_per_test(settings, tmp_path):
+    # The packing cache lives under var/ in real use; tests keep theirs apart.
+    settings.PACK_CACHE_DIR = str(tmp_path / "token-cache")
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -361,7 +361,9 @@ class _Review:
     def run(self) -> Iterator[Delta | Status | Finished]:
         self._check_cancel()
         body = build_body(self.model, self.request)
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        # ASCII escapes keep the text one byte a character in memory: with non-ASCII
+        # characters kept, CPython would hold the whole prompt at up to 4 bytes a character.
+        payload = json.dumps(body).encode("ascii")
         url, headers = build_http(self.model, self.endpoint)
         tokens = self.request.rough_prompt_tokens()
         self.total_deadline = time.monotonic() + self.settings.total_timeout
