@@ -1,12 +1,13 @@
 """The walking skeleton as a person sees it, in Debian's Chromium driven by Playwright."""
 
+import re
 import threading
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.factories import make_pdf, make_zip
-from tests.fakes.llm_server import answer, reset_after
+from tests.fakes.llm_server import answer, reset_after, stall_after
 from tests.stack import PASSWORD
 
 HOSTILE_ANSWER = (
@@ -41,8 +42,14 @@ def browser():
 def page(browser):
     context = browser.new_context()
     page = context.new_page()
+    problems = []
+    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("response", lambda r: r.status == 404 and problems.append(f"404 {r.url}"))
     yield page
     context.close()
+    # htmx and our script must run under the Content-Security-Policy without violations.
+    assert not problems, problems
 
 
 def log_in(page, stack, username="alice"):
@@ -118,3 +125,39 @@ def test_browser_keeps_partial_text_after_an_upstream_failure_and_offers_retry(
     page.wait_for_url(lambda url: url != first_url and "/reviews/" in url)
     expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)
     expect(page.locator("#review-report h2", has_text="Second try")).to_be_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+def test_browser_preview_updates_as_patterns_are_typed_then_starts(stack, llm, page, tmp_path):
+    llm.script(answer("## Fine\n"))
+    log_in(page, stack)
+    page.get_by_label("Name").fill("Preview shop")
+    page.get_by_role("button", name="Create project").click()
+    (tmp_path / "shop.zip").write_bytes(make_zip())
+    (tmp_path / "spec.pdf").write_bytes(make_pdf())
+    page.get_by_label("Repository archive").set_input_files(tmp_path / "shop.zip")
+    page.get_by_label("Specification PDF").set_input_files(tmp_path / "spec.pdf")
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_url("**/preview")
+    included = page.get_by_role("heading", name=re.compile(r"Included files"))
+    expect(included).to_have_text("Included files (4)")
+    page.get_by_label("Extra ignore patterns").fill("app/\n")
+    expect(included).to_have_text("Included files (2)", timeout=10_000)
+    expect(page.locator("#preview-body")).to_contain_text("project rule")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_url("**/reviews/*/")
+    expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+def test_browser_cancel_button_stops_the_review_and_keeps_the_text(stack, llm, page, tmp_path):
+    llm.script(stall_after(HOSTILE_ANSWER, chunks=3, seconds=60, chunk_size=8))
+    log_in(page, stack)
+    start_review(page, tmp_path, "Cancelled shop")
+    expect(page.locator("#review-stream")).to_have_text(HOSTILE_ANSWER[:24], timeout=20_000)
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#review-status")).to_have_text("cancelled", timeout=10_000)
+    expect(page.locator("#review-report")).to_contain_text("Conformance")
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
