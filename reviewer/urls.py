@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from reviewer.reviews.views import history, keys, projects, review_pages, sharing, stream
+from reviewer.reviews.views import (
+    history,
+    keys,
+    projects,
+    review_pages,
+    sharing,
+    source,
+    stream,
+)
 
 urlpatterns = [
     path("", projects.home, name="home"),
@@ -10,6 +18,7 @@ urlpatterns = [
     path("projects/<int:pk>/settings", projects.project_settings, name="project_settings"),
     path("projects/<int:pk>/reviews", projects.review_create, name="review_create"),
     path("reviews/<int:pk>/", review_pages.review_detail, name="review"),
+    path("reviews/<int:pk>/source/<path:path>", source.review_source, name="review_source"),
     path("reviews/<int:pk>/events", stream.review_events, name="review_events"),
     path("reviews/<int:pk>/preview", review_pages.review_preview, name="review_preview"),
     path(

@@ -9,6 +9,7 @@ bob (member), victor (viewer), charlie (outsider) and an anonymous visitor."""
 from dataclasses import dataclass, field
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -17,6 +18,7 @@ from reviewer.reviews.models import Review
 from reviewer.reviews.sharing import enable_link
 from reviewer.teams.models import Invite, Membership, Role
 from reviewer.teams.tokens import new_token
+from tests.factories import make_zip
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +79,9 @@ MATRIX = {
         lambda c: f"/projects/{c.project.pk}/reviews", NOT_ALLOWED, role("member", 400)
     ),
     "review": Entry(lambda c: f"/reviews/{c.review.pk}/", role("viewer"), SAME_AS_GET),
+    "review_source": Entry(
+        lambda c: f"/reviews/{c.review.pk}/source/app/api.py", role("viewer"), SAME_AS_GET
+    ),
     "review_events": Entry(
         lambda c: f"/reviews/{c.review.pk}/events", role("viewer", anon=401), API_NOT_ALLOWED
     ),
@@ -253,7 +258,10 @@ def ctx(alice, bob, victor, charlie, team, project, make_review, monkeypatch):
     c = Ctx()
     c.users = {"alice": alice, "bob": bob, "victor": victor, "charlie": charlie}
     c.team, c.project = team, project
-    c.review = make_review()
+    c.review = make_review(
+        archive=ContentFile(make_zip(), name="shop.zip"),
+        pack_summary={"included_paths": ["app/api.py"]},
+    )
     c.draft = make_review(status="draft")
     c.share = enable_link(c.review, alice)
     c.victor_membership = Membership.objects.get(team=team, user=victor)

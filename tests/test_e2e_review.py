@@ -91,6 +91,11 @@ def test_review_streams_before_the_last_chunk_and_stores_the_report(stack, llm):
     assert "<h2>Refactoring</h2>" in page.text
     assert stack.review_field(review_id, "report") == ANSWER
     assert stack.review_field(review_id, "prompt_tokens") == 1000
+    # The citation in the answer links to that line of the uploaded code.
+    link = f'<a href="/reviews/{review_id}/source/app/api.py#L1" class="citation">'
+    assert link in page.text
+    source = client.get(f"/reviews/{review_id}/source/app/api.py")
+    assert '<tr id="L1">' in source.text and "def list_orders(user):" in source.text
     body = llm.requests[-1]["body"]
     parts = body["messages"][-1]["content"]
     assert any(p.get("type") == "file" for p in parts)

@@ -16,6 +16,7 @@ from .models import (
 )
 from .pdf import check_pdf
 from .pipeline import pack
+from .source import read_source
 from .tokens import count_tokens
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "check_pdf",
     "count_tokens",
     "pack",
+    "read_source",
 ]

@@ -1,7 +1,11 @@
 """Model output is untrusted: Markdown is rendered with raw HTML disabled, then the
 result is sanitized again with an allow-list, so neither layer alone has to be right."""
 
+import html
+import re
+
 import nh3
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
@@ -25,6 +29,44 @@ def render_report(markdown_text):
     )
 
 
+_TAG = re.compile(r"(<[^>]*>)")
+_CITATION = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.[\w]+):(\d{1,6})(?:[-–](\d{1,6}))?")
+
+
+def linkify_citations(report_html, review_id, paths):
+    """Turns `path:line` in sanitized report HTML into links to that line of the uploaded
+    code, for paths the model was actually sent (with or without the archive's top folder).
+    Only text between tags is touched, never attributes, and never inside a link."""
+    known = set(paths)
+    if not known:
+        return report_html
+
+    def resolve(path):
+        if path in known:
+            return path
+        tail = path.partition("/")[2]
+        return tail if tail in known else None
+
+    def link(match):
+        path = resolve(html.unescape(match.group(1)))
+        if path is None:
+            return match.group(0)
+        url = reverse("review_source", args=[review_id, path]) + f"#L{match.group(2)}"
+        return f'<a href="{html.escape(url)}" class="citation">{match.group(0)}</a>'
+
+    out, inside_link = [], 0
+    for piece in _TAG.split(report_html):
+        if piece.startswith("<"):
+            if re.match(r"<a[\s>]", piece):
+                inside_link += 1
+            elif piece.startswith("</a"):
+                inside_link = max(0, inside_link - 1)
+            out.append(piece)
+        else:
+            out.append(piece if inside_link else _CITATION.sub(link, piece))
+    return "".join(out)
+
+
 def report_context(user, review):
     """Template context for `reviews/_report.html`."""
     from reviewer.teams.access import membership_for
@@ -33,7 +75,14 @@ def report_context(user, review):
     membership = membership_for(user, review.project.team) if user else None
     return {
         "review": review,
-        "report_html": mark_safe(render_report(review.report)),  # noqa: S308 - sanitized above
+        # Sanitized by render_report; the citation links are built from escaped parts.
+        "report_html": mark_safe(  # noqa: S308
+            linkify_citations(
+                render_report(review.report),
+                review.pk,
+                review.pack_summary.get("included_paths", []),
+            )
+        ),
         "can_run": bool(membership and membership.allows(Role.MEMBER)),
         "can_manage": bool(membership and membership.allows(Role.ADMIN)),
     }

@@ -90,6 +90,8 @@ class ReviewRun:
             self._finish(Status.FAILED, error=str(exc))
             return
         summary = packed.summary()
+        # The report links `path:line` citations to files the model was sent.
+        summary["included_paths"] = [f.path for f in packed.included]
         Review.objects.filter(pk=self.review.pk).update(
             pack_summary=summary,
             spec_pages=packed.spec.page_count if packed.spec else None,

@@ -1,0 +1,29 @@
+"""One file of a review's archive, with line numbers, for checking the report's citations."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+
+from reviewer.packing import PackingError, read_source
+
+from .. import endpoints
+from ..access import get_review_for_user
+
+
+@login_required
+def review_source(request, pk, path):
+    review = get_review_for_user(request.user, pk)
+    if path not in review.pack_summary.get("included_paths", []):
+        # Only what the model was sent: nothing excluded, ignored or outside the archive.
+        raise Http404("That file was not part of this review.")
+    try:
+        text = read_source(review.archive.path, path, endpoints.pack_options_for(review.project))
+    except (PackingError, OSError):
+        text = None
+    if text is None:
+        raise Http404("That file can no longer be read.")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    context = {"review": review, "project": review.project, "path": path, "lines": lines}
+    return render(request, "reviews/source.html", context)
