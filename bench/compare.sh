@@ -19,7 +19,7 @@
 set -euo pipefail
 RUNS="${1:-3}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-PY="${PY:-/work/main/.venv/bin/python}"
+PY="${PY:-$HERE/../.venv/bin/python}"
 OUT=/tmp/bench
 CACHE="$OUT/token-cache"
 [ -f "$OUT/corpus.tar.gz" ] && [ -f "$OUT/corpus-changed.tar.gz" ] || "$PY" "$HERE/make_corpus.py" "$OUT"

@@ -13,7 +13,7 @@ marker arrives, and the difference is the latency of the whole real path:
 Everything runs on this machine and talks to 127.0.0.1 only; each run has a chunk
 count and time limits, so the benchmark always ends by itself.
 
-    /work/main/.venv/bin/python -m bench.relay_latency --profile both
+    .venv/bin/python -m bench.relay_latency --profile both
 """
 
 from __future__ import annotations
