@@ -44,6 +44,20 @@ class ProjectSettingsForm(forms.ModelForm):
         return self.cleaned_data.get("model") or self.instance.model
 
 
+def check_archive_size(archive):
+    if archive.size > settings.MAX_UPLOAD_BYTES:
+        limit = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
+        raise forms.ValidationError(f"The archive is larger than the {limit} MB limit.")
+    return archive
+
+
+class RerunForm(forms.Form):
+    archive = forms.FileField(label="New repository archive")
+
+    def clean_archive(self):
+        return check_archive_size(self.cleaned_data["archive"])
+
+
 class UploadForm(forms.Form):
     archive = forms.FileField(label="Repository archive")
     spec = forms.FileField(label="Specification PDF")
@@ -54,11 +68,7 @@ class UploadForm(forms.Form):
         self.fields["model"].choices = list(model_choices)
 
     def clean_archive(self):
-        archive = self.cleaned_data["archive"]
-        if archive.size > settings.MAX_UPLOAD_BYTES:
-            limit = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
-            raise forms.ValidationError(f"The archive is larger than the {limit} MB limit.")
-        return archive
+        return check_archive_size(self.cleaned_data["archive"])
 
     def clean_spec(self):
         spec = self.cleaned_data["spec"]

@@ -4,8 +4,6 @@ two reports, and deleting reviews and projects with their files."""
 import difflib
 from urllib.parse import urlencode
 
-from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,6 +15,7 @@ from reviewer.teams.access import membership_for
 from reviewer.teams.models import Role
 
 from ..access import get_project_for_user, get_review_for_user
+from ..forms import RerunForm
 from ..models import ACTIVE_STATUSES, Status
 from ..retention import delete_project, delete_review, quota_error
 from .uploads import clone_review
@@ -64,17 +63,6 @@ def project_history(request, pk):
         return redirect(project.get_absolute_url() + (f"?{query}" if query else ""))
     context = {"project": project, **history_context(request, project)}
     return render(request, "history/_table.html", context)
-
-
-class RerunForm(forms.Form):
-    archive = forms.FileField(label="New repository archive")
-
-    def clean_archive(self):
-        archive = self.cleaned_data["archive"]
-        if archive.size > settings.MAX_UPLOAD_BYTES:
-            limit = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
-            raise forms.ValidationError(f"The archive is larger than the {limit} MB limit.")
-        return archive
 
 
 @login_required
