@@ -77,19 +77,7 @@ class Stack:
     # -- lifecycle -------------------------------------------------------------------
     def start(self):
         if self.database:
-            subprocess.run(
-                [
-                    "psql",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-c",
-                    f"CREATE DATABASE {self.database}",
-                ],
-                check=True,
-                capture_output=True,
-            )
+            _psql(f"CREATE DATABASE {self.database}", check=True)
             import redis
 
             redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()
@@ -106,18 +94,7 @@ class Stack:
             _terminate(worker)
         _terminate(self.server)
         if self.database:
-            subprocess.run(
-                [
-                    "psql",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-c",
-                    f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)",
-                ],
-                capture_output=True,
-            )
+            _psql(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
 
     def manage(self, *args, check=True, timeout=120):
         return subprocess.run(
@@ -225,6 +202,14 @@ class Stack:
             f"print(repr(getattr(Review.objects.get(pk={review_id}), {field!r})))"
         )
         return eval(out.strip())  # noqa: S307 - our own repr of a model field
+
+
+def _psql(command, check=False):
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", command],
+        check=check,
+        capture_output=True,
+    )
 
 
 def _terminate(process):
