@@ -1,6 +1,9 @@
 """What a review would send, computed in the web process before any money is spent."""
 
+import asyncio
 from dataclasses import dataclass, replace
+
+from asgiref.sync import sync_to_async
 
 from reviewer import llm
 from reviewer.packing import PackingError, pack
@@ -21,15 +24,28 @@ class Preview:
         return bool(self.packed) and any(e.reason == "over budget" for e in self.packed.excluded)
 
 
-def build_preview(review, ignore_patterns=None, include_patterns=None):
+async def abuild_preview(review, ignore_patterns=None, include_patterns=None):
+    # Packing a large archive takes seconds of CPU. Under ASGI every sync view and the
+    # async ORM share one thread, so it runs on a thread of its own, touching no database.
+    model, options = await sync_to_async(_inputs)(review, ignore_patterns, include_patterns)
+    return await asyncio.to_thread(
+        _pack_preview, review.archive.path, review.spec.path, model, options
+    )
+
+
+def _inputs(review, ignore_patterns, include_patterns):
     model = endpoints.model_for(review.model)
     options = endpoints.pack_options_for(review.project)
     if ignore_patterns is not None:
         options = replace(options, extra_ignores=endpoints.patterns(ignore_patterns))
     if include_patterns is not None:
         options = replace(options, force_includes=endpoints.patterns(include_patterns))
+    return model, options
+
+
+def _pack_preview(archive_path, spec_path, model, options):
     try:
-        packed = pack(review.archive.path, review.spec.path, endpoints.budget_for(model), options)
+        packed = pack(archive_path, spec_path, endpoints.budget_for(model), options)
     except PackingError as exc:
         return Preview(error=str(exc), model=model)
     input_tokens = packed.prompt_tokens + packed.spec_tokens

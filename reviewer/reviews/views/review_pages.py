@@ -1,13 +1,14 @@
+from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from reviewer.teams.models import Role
 
-from ..access import get_review_for_user
+from ..access import aget_review_for_user, get_review_for_user
 from ..lifecycle import request_cancel
 from ..models import Status
-from ..preview import build_preview
+from ..preview import abuild_preview
 from ..relay import text_so_far
 from ..rendering import report_context
 from .uploads import clone_review, start_review
@@ -44,13 +45,14 @@ def review_retry(request, pk):
 
 
 @login_required
-def review_preview(request, pk):
-    review = get_review_for_user(request.user, pk)
+async def review_preview(request, pk):
+    user = await request.auser()
+    review = await aget_review_for_user(user, pk)
     project = review.project
     # Patterns typed into the preview form apply at once, before they are saved.
     ignores = request.GET.get("ignore_patterns")
     includes = request.GET.get("include_patterns")
-    preview = build_preview(review, ignores, includes)
+    preview = await abuild_preview(review, ignores, includes)
     context = {
         "review": review,
         "project": project,
@@ -60,7 +62,7 @@ def review_preview(request, pk):
         "include_patterns": project.include_patterns if includes is None else includes,
     }
     template = "reviews/_preview_body.html" if request.htmx else "reviews/preview.html"
-    return render(request, template, context)
+    return await sync_to_async(render)(request, template, context)
 
 
 @login_required

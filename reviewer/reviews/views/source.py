@@ -1,5 +1,8 @@
 """One file of a review's archive, with line numbers, for checking the report's citations."""
 
+import asyncio
+
+from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
@@ -7,17 +10,19 @@ from django.shortcuts import render
 from reviewer.packing import PackingError, read_source
 
 from .. import endpoints
-from ..access import get_review_for_user
+from ..access import aget_review_for_user
 
 
 @login_required
-def review_source(request, pk, path):
-    review = get_review_for_user(request.user, pk)
+async def review_source(request, pk, path):
+    review = await aget_review_for_user(await request.auser(), pk)
     if path not in review.pack_summary.get("included_paths", []):
         # Only what the model was sent: nothing excluded, ignored or outside the archive.
         raise Http404("That file was not part of this review.")
+    options = await sync_to_async(endpoints.pack_options_for)(review.project)
     try:
-        text = read_source(review.archive.path, path, endpoints.pack_options_for(review.project))
+        # Reading a large archive takes a while; it must not hold the shared sync thread.
+        text = await asyncio.to_thread(read_source, review.archive.path, path, options)
     except (PackingError, OSError):
         text = None
     if text is None:
@@ -26,4 +31,4 @@ def review_source(request, pk, path):
     if lines and lines[-1] == "":
         lines.pop()
     context = {"review": review, "project": review.project, "path": path, "lines": lines}
-    return render(request, "reviews/source.html", context)
+    return await sync_to_async(render)(request, "reviews/source.html", context)
