@@ -55,3 +55,16 @@ def test_finished_review_page_shows_sanitized_report(client, alice, review):
     assert "<h1>Title</h1>" in page
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;" in page
+
+
+def test_a_viewer_sees_no_upload_form_or_settings(client, victor, project):
+    client.force_login(victor)
+    page = client.get(f"/projects/{project.pk}/").content.decode()
+    assert "Repository archive" not in page and "Project settings" not in page
+    assert "a member of the team can start new ones" in page
+
+
+def test_a_member_can_upload_but_not_change_settings(client, bob, project):
+    client.force_login(bob)
+    page = client.get(f"/projects/{project.pk}/").content.decode()
+    assert "Repository archive" in page and "Project settings" not in page
