@@ -161,3 +161,21 @@ def test_browser_cancel_button_stops_the_review_and_keeps_the_text(stack, llm, p
     expect(page.locator("#review-status")).to_have_text("cancelled", timeout=10_000)
     expect(page.locator("#review-report")).to_contain_text("Conformance")
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+def test_upload_labels_stay_unique_once_a_project_has_history(stack, llm, page, tmp_path):
+    llm.script(answer("## One\n"), answer("## Two\n"))
+    log_in(page, stack)
+    start_review(page, tmp_path, "Busy shop")
+    expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)
+    page.get_by_role("link", name="Busy shop").click()
+    # The acceptance interface relies on these labels naming exactly one input each.
+    assert page.get_by_label("Repository archive").count() == 1
+    assert page.get_by_label("Specification PDF").count() == 1
+    assert page.get_by_role("button", name="Start review").count() == 1
+    page.get_by_label("Repository archive").set_input_files(tmp_path / "shop.zip")
+    page.get_by_label("Specification PDF").set_input_files(tmp_path / "spec.pdf")
+    page.get_by_role("button", name="Start review").click()
+    expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)

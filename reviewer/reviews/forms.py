@@ -52,7 +52,7 @@ def check_archive_size(archive):
 
 
 class RerunForm(forms.Form):
-    archive = forms.FileField(label="New repository archive")
+    archive = forms.FileField(label="Replacement archive")
 
     def clean_archive(self):
         return check_archive_size(self.cleaned_data["archive"])
