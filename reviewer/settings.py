@@ -196,6 +196,7 @@ LLM_TOTAL_TIMEOUT = env_int("LLM_TOTAL_TIMEOUT", 3000)
 # Requests and tokens per minute per provider key; unset means the catalogue's figures.
 LLM_RPM = env_int("LLM_RPM", 0) or None
 LLM_TPM = env_int("LLM_TPM", 0) or None
+LLM_RATE_WINDOW_SECONDS = env_int("LLM_RATE_WINDOW_SECONDS", 60)
 LLM_BREAKER_FAILURES = env_int("LLM_BREAKER_FAILURES", 5)
 LLM_BREAKER_OPEN_SECONDS = env_int("LLM_BREAKER_OPEN_SECONDS", 60)
 

@@ -325,7 +325,7 @@ class _Review:
         if shared is not None:
             if rpm or tpm:
                 key = limiter_key(model.provider, endpoint.api_key)
-                self.limiter = RateLimiter(shared, key, rpm, tpm, clock)
+                self.limiter = RateLimiter(shared, key, rpm, tpm, clock, settings.rate_window)
             self.breaker = CircuitBreaker(
                 shared,
                 model.provider,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 
 from .state import SharedState
 
-WINDOW = 60.0  # seconds: limits are per minute
+WINDOW = 60.0  # seconds: providers count their limits per minute
 
 
 def limiter_key(provider: str, api_key: str | None) -> str:
@@ -79,8 +79,10 @@ class RateLimiter:
         rpm: int | None,
         tpm: int | None,
         clock: Callable[[], float] = time.time,
+        window: float = WINDOW,
     ):
         self.state, self.key, self.rpm, self.tpm, self.clock = state, key, rpm, tpm, clock
+        self.window = window
 
     def acquire(self, tokens: int) -> float:
         now = self.clock()
@@ -90,11 +92,11 @@ class RateLimiter:
             if until > now:
                 return until - now
         if self.tpm:
-            wait = self.state.take(f"{self.key}:tpm", max(1, tokens), self.tpm, WINDOW)
+            wait = self.state.take(f"{self.key}:tpm", max(1, tokens), self.tpm, self.window)
             if wait > 0:
                 return wait
         if self.rpm:
-            wait = self.state.take(f"{self.key}:rpm", 1, self.rpm, WINDOW)
+            wait = self.state.take(f"{self.key}:rpm", 1, self.rpm, self.window)
             if wait > 0:
                 if self.tpm:
                     self.state.refund(f"{self.key}:tpm", max(1, tokens))
@@ -125,7 +127,7 @@ class RateLimiter:
                 continue
             if left <= 0:
                 reset = parse_duration(lower.get(f"x-ratelimit-reset-{kind}"))
-                self.block(reset if reset is not None else WINDOW)
+                self.block(reset if reset is not None else self.window)
 
 
 class CircuitBreaker:

@@ -84,6 +84,8 @@ class ClientSettings:
     retry_after_cap: float = 120
     rpm: int | None = None
     tpm: int | None = None
+    # The limits' window; a minute, as providers count. Shorter only to test the limiter.
+    rate_window: float = 60.0
     breaker_failures: int = 5
     breaker_open_seconds: float = 60
     poll_interval: float = 0.1

@@ -110,6 +110,7 @@ def client_settings():
         max_retries=settings.LLM_MAX_RETRIES,
         rpm=settings.LLM_RPM,
         tpm=settings.LLM_TPM,
+        rate_window=settings.LLM_RATE_WINDOW_SECONDS,
         breaker_failures=settings.LLM_BREAKER_FAILURES,
         breaker_open_seconds=settings.LLM_BREAKER_OPEN_SECONDS,
     )

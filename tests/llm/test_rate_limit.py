@@ -209,3 +209,14 @@ def test_two_processes_sharing_a_redis_rate_limit_never_exceed_it():
             RedisState(REDIS_URL, prefix=prefix).flush_prefix()
         assert sum(counts) == 5  # the 5-per-minute limit held across both processes
         assert len(server.requests) == 5
+
+
+def test_the_window_length_is_configurable():
+    clock = FakeClock()
+    limiter = RateLimiter(MemoryState(clock), "rl:test", rpm=1, tpm=None, clock=clock, window=5)
+    assert limiter.acquire(10) == 0.0
+    clock.advance(2)
+    # The second request waits for what is left of the 5 s window.
+    assert limiter.acquire(10) == pytest.approx(3.0)
+    clock.advance(3)
+    assert limiter.acquire(10) == 0.0
