@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tests.fakes.llm_server import FakeLLMServer
-from tests.stack import Stack
+from tests.stack import running_stack
 
 PROFILES = ["embedded", "services"]
 
@@ -86,9 +86,8 @@ def stack(request, fake_llm, tmp_path_factory):
         pytest.fail(
             "the services profile needs PostgreSQL and Redis on 127.0.0.1 (.ci/run starts them)"
         )
-    running = Stack(request.param, tmp_path_factory.mktemp(request.param), fake_llm.url).start()
-    yield running
-    running.stop()
+    with running_stack(request.param, tmp_path_factory.mktemp(request.param), fake_llm.url) as s:
+        yield s
 
 
 # -- teams, sharing and the API (issue 5) ------------------------------------------------

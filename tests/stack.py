@@ -5,6 +5,7 @@ real Celery worker as subprocesses, in one of the two profiles.
 - services: a fresh PostgreSQL database and a Redis database of its own.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -202,6 +203,15 @@ class Stack:
             f"print(repr(getattr(Review.objects.get(pk={review_id}), {field!r})))"
         )
         return eval(out.strip())  # noqa: S307 - our own repr of a model field
+
+
+@contextlib.contextmanager
+def running_stack(profile, base_dir, llm_url, **extra_env):
+    stack = Stack(profile, base_dir, llm_url, **extra_env).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 def _psql(command, check=False):

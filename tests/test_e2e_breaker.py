@@ -6,7 +6,7 @@ import pytest
 from tests.conftest import PROFILES
 from tests.fakes.llm_server import answer, status
 from tests.sse_client import read_events
-from tests.stack import Stack
+from tests.stack import running_stack
 from tests.test_e2e_review import ANSWER, create_project, review_id_of, upload
 
 pytestmark = pytest.mark.e2e
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module", params=PROFILES)
 def breaker_stack(request, fake_llm, tmp_path_factory):
-    running = Stack(
+    with running_stack(
         request.param,
         tmp_path_factory.mktemp(f"breaker-{request.param}"),
         fake_llm.url,
@@ -22,9 +22,8 @@ def breaker_stack(request, fake_llm, tmp_path_factory):
         LLM_BREAKER_FAILURES="2",
         LLM_BREAKER_OPEN_SECONDS="3",
         REDIS_DB="10",
-    ).start()
-    yield running
-    running.stop()
+    ) as running:
+        yield running
 
 
 def test_open_breaker_makes_the_next_review_wait_then_succeed(breaker_stack, llm):

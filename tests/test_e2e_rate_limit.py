@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import PROFILES
 from tests.fakes.llm_server import answer
 from tests.sse_client import Collector
-from tests.stack import Stack
+from tests.stack import running_stack
 from tests.test_e2e_review import ANSWER, create_project, review_id_of, upload, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -18,17 +18,16 @@ WINDOW = 4
 
 @pytest.fixture(scope="module", params=PROFILES)
 def limited_stack(request, fake_llm, tmp_path_factory):
-    running = Stack(
+    with running_stack(
         request.param,
         tmp_path_factory.mktemp(f"limits-{request.param}"),
         fake_llm.url,
         LLM_RPM="1",
         LLM_RATE_WINDOW_SECONDS=str(WINDOW),
         REDIS_DB="11",
-    ).start()
-    running.start_worker()  # a second worker process
-    yield running
-    running.stop()
+    ) as running:
+        running.start_worker()  # a second worker process
+        yield running
 
 
 def test_two_workers_share_one_requests_per_minute_limit(limited_stack, llm):

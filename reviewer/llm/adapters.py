@@ -229,12 +229,17 @@ def parse_openai(event_type: str, data: str) -> Parsed:
             out.text += content
         reason = choice.get("finish_reason")
         if reason:
-            mapped = _OPENAI_FINISH.get(str(reason))
-            if mapped is None:
-                out.unusual_finish = str(reason)
-            else:
-                out.finish = mapped
+            _set_finish(out, str(reason), _OPENAI_FINISH)
     return out
+
+
+def _set_finish(out: Parsed, reason: str, known: dict[str, str]) -> None:
+    # A reason we cannot map is kept as is: the client fails the review with it.
+    mapped = known.get(reason)
+    if mapped is None:
+        out.unusual_finish = reason
+    else:
+        out.finish = mapped
 
 
 def parse_gemini(event_type: str, data: str) -> Parsed:
@@ -268,11 +273,7 @@ def parse_gemini(event_type: str, data: str) -> Parsed:
                     out.text += part["text"]
         reason = cand.get("finishReason")
         if reason and reason != "FINISH_REASON_UNSPECIFIED":
-            mapped = _GEMINI_FINISH.get(str(reason))
-            if mapped is None:
-                out.unusual_finish = str(reason)
-            else:
-                out.finish = mapped
+            _set_finish(out, str(reason), _GEMINI_FINISH)
     return out
 
 

@@ -69,10 +69,8 @@ def linkify_citations(report_html, review_id, paths):
 
 def report_context(user, review):
     """Template context for `reviews/_report.html`."""
-    from reviewer.teams.access import membership_for
-    from reviewer.teams.models import Role
+    from reviewer.teams.access import role_flags
 
-    membership = membership_for(user, review.project.team) if user else None
     return {
         "review": review,
         # Sanitized by render_report; the citation links are built from escaped parts.
@@ -83,6 +81,5 @@ def report_context(user, review):
                 review.pack_summary.get("included_paths", []),
             )
         ),
-        "can_run": bool(membership and membership.allows(Role.MEMBER)),
-        "can_manage": bool(membership and membership.allows(Role.ADMIN)),
+        **role_flags(user, review.project.team),
     }

@@ -27,6 +27,15 @@ def membership_for(user, team):
     return Membership.objects.filter(team=team, user=user).first()
 
 
+def role_flags(user, team):
+    """What the page may offer this user: running reviews, managing the project."""
+    membership = membership_for(user, team) if user is not None else None
+    return {
+        "can_run": bool(membership and membership.allows(Role.MEMBER)),
+        "can_manage": bool(membership and membership.allows(Role.ADMIN)),
+    }
+
+
 def require_role(user, team, role=Role.VIEWER):
     membership = membership_for(user, team)
     if membership is None or not membership.allows(role):

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from reviewer.teams.access import membership_for
+from reviewer.teams.access import role_flags
 from reviewer.teams.models import Role
 
 from ..access import get_project_for_user, get_review_for_user
@@ -39,7 +39,6 @@ def history_context(request, project):
         model = ""
     page = Paginator(reviews, PAGE_SIZE).get_page(request.GET.get("page"))
     filters = {k: v for k, v in (("status", status), ("model", model)) if v}
-    membership = membership_for(request.user, project.team)
     return {
         "page_obj": page,
         "history": page.object_list,
@@ -48,8 +47,7 @@ def history_context(request, project):
         "filter_query": urlencode(filters),
         "status_choices": [s for s in Status.values if s != Status.DRAFT],
         "model_choices": models,
-        "can_run": bool(membership and membership.allows(Role.MEMBER)),
-        "can_manage": bool(membership and membership.allows(Role.ADMIN)),
+        **role_flags(request.user, project.team),
     }
 
 

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from reviewer.teams.access import role_flags
 from reviewer.teams.models import Role
 
 from ..access import aget_review_for_user, get_review_for_user
@@ -20,8 +21,10 @@ def review_detail(request, pk):
     if review.status == Status.DRAFT:
         return redirect("review_preview", review.pk)
     context = {"review": review, "project": review.project}
-    context.update(report_context(request.user, review))
-    if not review.is_final:
+    if review.is_final:
+        context.update(report_context(request.user, review))
+    else:
+        context.update(role_flags(request.user, review.project.team))
         # The text so far comes from the relay, and the stream resumes right after it.
         context["text"], context["last_event_id"] = text_so_far(review.pk)
     return render(request, "reviews/review.html", context)
