@@ -169,3 +169,19 @@ def make_review(project, alice, media_root):
         return review
 
     return make
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    # A failing end-to-end test shows what the server and the workers were saying.
+    if report.when == "call" and report.failed:
+        running = next(
+            (item.funcargs[n] for n in item.fixturenames if "stack" in n and n in item.funcargs),
+            None,
+        )
+        if running is not None:
+            for log in sorted(running.logs.glob("*.log")):
+                tail = log.read_text(errors="replace").splitlines()[-40:]
+                report.sections.append((f"{running.profile} {log.name}", "\n".join(tail)))
+    return report
