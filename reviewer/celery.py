@@ -7,19 +7,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewer.settings")
 
 app = Celery("reviewer")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["reviewer.reviews"])
+app.autodiscover_tasks(["reviewer.runs"])
 
 
 @worker_ready.connect
 def _start_reaper(sender, **kwargs):
     # Every worker looks for reviews whose worker died, so no beat process is needed.
-    from reviewer.reviews.reaper import start_reaper_thread
+    from reviewer.runs.reaper import start_reaper_thread
 
     start_reaper_thread()
 
 
 @worker_shutdown.connect
 def _stop_reaper(sender, **kwargs):
-    from reviewer.reviews.reaper import stop_reaper_thread
+    from reviewer.runs.reaper import stop_reaper_thread
 
     stop_reaper_thread()

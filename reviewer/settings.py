@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "reviewer.teams",
     "reviewer.reviews",
+    "reviewer.intake",
     "reviewer.api",
 ]
 

@@ -1,15 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from reviewer.reviews.views import (
-    history,
-    keys,
-    projects,
-    review_pages,
-    sharing,
-    source,
-    stream,
-)
+from reviewer.intake.views import preview, projects
+from reviewer.reports.views import history, sharing, source
+from reviewer.runs import provider_keys
+from reviewer.runs import views as runs
+from reviewer.streams import views as stream
 
 urlpatterns = [
     path("", projects.home, name="home"),
@@ -17,38 +13,38 @@ urlpatterns = [
     path("projects/<int:pk>/", projects.project_detail, name="project"),
     path("projects/<int:pk>/settings", projects.project_settings, name="project_settings"),
     path("projects/<int:pk>/reviews", projects.review_create, name="review_create"),
-    path("reviews/<int:pk>/", review_pages.review_detail, name="review"),
+    path("reviews/<int:pk>/", runs.review_detail, name="review"),
     path("reviews/<int:pk>/source/<path:path>", source.review_source, name="review_source"),
     path("reviews/<int:pk>/events", stream.review_events, name="review_events"),
-    path("reviews/<int:pk>/preview", review_pages.review_preview, name="review_preview"),
+    path("reviews/<int:pk>/preview", preview.review_preview, name="review_preview"),
     path(
         "reviews/<int:pk>/preview/patterns",
-        review_pages.review_preview_save,
+        preview.review_preview_save,
         name="review_preview_save",
     ),
-    path("reviews/<int:pk>/start", review_pages.review_start, name="review_start"),
-    path("reviews/<int:pk>/cancel", review_pages.review_cancel, name="review_cancel"),
-    path("reviews/<int:pk>/retry", review_pages.review_retry, name="review_retry"),
-    path("teams/<int:pk>/keys", keys.provider_keys, name="provider_keys"),
+    path("reviews/<int:pk>/start", preview.review_start, name="review_start"),
+    path("reviews/<int:pk>/cancel", runs.review_cancel, name="review_cancel"),
+    path("reviews/<int:pk>/retry", runs.review_retry, name="review_retry"),
+    path("teams/<int:pk>/keys", provider_keys.provider_keys, name="provider_keys"),
     path(
         "teams/<int:pk>/keys/<slug:provider>/delete",
-        keys.provider_key_delete,
+        provider_keys.provider_key_delete,
         name="provider_key_delete",
     ),
-    # History, comparison, re-runs and deletion (issue 5).
+    # History, comparison, re-runs and deletion.
     path("projects/<int:pk>/history", history.project_history, name="project_history"),
     path("projects/<int:pk>/compare", history.review_compare, name="review_compare"),
     path("projects/<int:pk>/delete", history.project_delete, name="project_delete"),
     path("reviews/<int:pk>/rerun", history.review_rerun, name="review_rerun"),
     path("reviews/<int:pk>/delete", history.review_delete, name="review_delete"),
-    # Sharing and export (issue 5).
+    # Sharing and export.
     path("reviews/<int:pk>/share", sharing.review_share, name="review_share"),
     path(
         "reviews/<int:pk>/export.md", sharing.review_export_markdown, name="review_export_markdown"
     ),
     path("reviews/<int:pk>/export.html", sharing.review_export_html, name="review_export_html"),
     path("s/<str:token>", sharing.shared_review, name="shared_review"),
-    # Accounts, teams and invites; the JSON API and API tokens (issue 5).
+    # Accounts, teams and invites; the JSON API and API tokens.
     # (the accounts URLs, Django's auth views included, are in reviewer/teams/urls.py)
     path("", include("reviewer.teams.urls")),
     path("", include("reviewer.api.urls")),

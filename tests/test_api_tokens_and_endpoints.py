@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _no_worker(monkeypatch):
-    monkeypatch.setattr("reviewer.reviews.tasks.run_review.delay", lambda review_id: None)
+    monkeypatch.setattr("reviewer.runs.tasks.run_review.delay", lambda review_id: None)
 
 
 def _create_token(client, user, name="CI"):
@@ -146,7 +146,7 @@ def test_api_is_csrf_exempt_for_token_calls(alice, project, media_root):
 
 
 def test_api_events_stream_with_a_token(client, alice, make_review):
-    from reviewer.reviews.relay import get_relay
+    from reviewer.streams.relay import get_relay
 
     review = make_review(report="hello")
     get_relay().append(review.pk, 1, "delta", "hel")

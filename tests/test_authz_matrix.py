@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from reviewer.api.models import ApiToken
+from reviewer.reports.sharing import enable_link
 from reviewer.reviews.models import Review
-from reviewer.reviews.sharing import enable_link
 from reviewer.teams.models import Invite, Membership, Role
 from reviewer.teams.tokens import new_token
 from tests.factories import make_zip
@@ -254,7 +254,7 @@ class Ctx:
 def ctx(alice, bob, victor, charlie, team, project, make_review, monkeypatch):
     from reviewer.teams.models import Team
 
-    monkeypatch.setattr("reviewer.reviews.tasks.run_review.delay", lambda review_id: None)
+    monkeypatch.setattr("reviewer.runs.tasks.run_review.delay", lambda review_id: None)
     c = Ctx()
     c.users = {"alice": alice, "bob": bob, "victor": victor, "charlie": charlie}
     c.team, c.project = team, project

@@ -4,9 +4,9 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from reviewer.reports.views.history import PAGE_SIZE, diff_rows
 from reviewer.reviews.models import Review, StreamEvent
-from reviewer.reviews.relay import get_relay
-from reviewer.reviews.views.history import PAGE_SIZE, diff_rows
+from reviewer.streams.relay import get_relay
 from tests.factories import make_pdf, make_zip
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _no_worker(monkeypatch):
-    monkeypatch.setattr("reviewer.reviews.tasks.run_review.delay", lambda review_id: None)
+    monkeypatch.setattr("reviewer.runs.tasks.run_review.delay", lambda review_id: None)
 
 
 def test_history_shows_who_what_and_how_much(client, bob, make_review):

@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
-from reviewer.reviews.hub import Hub
-from reviewer.reviews.relay import DELTA, DONE, RelayWriter
+from reviewer.streams.hub import Hub
+from reviewer.streams.relay import DELTA, DONE, RelayWriter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from reviewer.reviews import lifecycle
-from reviewer.reviews.relay import DELTA, RelayWriter, get_relay
+from reviewer.runs import lifecycle
+from reviewer.streams.relay import DELTA, RelayWriter, get_relay
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sent(monkeypatch):
     ids = []
-    monkeypatch.setattr("reviewer.reviews.tasks.enqueue_review", ids.append)
+    monkeypatch.setattr("reviewer.runs.tasks.enqueue_review", ids.append)
     return ids
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from reviewer.reviews import endpoints
 from reviewer.reviews.models import ProviderKey
+from reviewer.runs import library_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -22,15 +22,15 @@ def test_owner_saves_a_key_that_is_stored_encrypted_and_never_shown(client, alic
 
 def test_team_key_wins_over_the_servers_key(settings, team):
     settings.LLM_API_KEY = "sk-server-key"
-    model = endpoints.model_for("gpt-4.1")
-    assert endpoints.endpoint_for(model, team).api_key == "sk-server-key"
+    model = library_settings.model_for("gpt-4.1")
+    assert library_settings.endpoint_for(model, team).api_key == "sk-server-key"
     stored = ProviderKey(team=team, provider="openai")
     stored.set_key(TEAM_KEY)
     stored.save()
-    assert endpoints.endpoint_for(model, team).api_key == TEAM_KEY
-    assert endpoints.endpoint_for(endpoints.model_for("gemini-2.5-pro"), team).api_key == (
-        "sk-server-key"
-    )
+    assert library_settings.endpoint_for(model, team).api_key == TEAM_KEY
+    assert library_settings.endpoint_for(
+        library_settings.model_for("gemini-2.5-pro"), team
+    ).api_key == ("sk-server-key")
 
 
 def test_a_key_encrypted_under_another_secret_is_ignored(settings, team):

@@ -1,7 +1,7 @@
 import pytest
 import redis
 
-from reviewer.reviews.relay import (
+from reviewer.streams.relay import (
     DELTA,
     DONE,
     STATUS,

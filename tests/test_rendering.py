@@ -1,4 +1,4 @@
-from reviewer.reviews.rendering import render_report
+from reviewer.reports.rendering import render_report
 
 
 def test_render_report_turns_markdown_into_html():

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
+from reviewer.reports.sharing import enable_link
 from reviewer.reviews.models import Project
-from reviewer.reviews.sharing import enable_link
 from reviewer.security import CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.django_db

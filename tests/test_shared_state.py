@@ -2,7 +2,7 @@
 
 import pytest
 
-from reviewer.reviews.shared_state import DatabaseState
+from reviewer.runs.shared_state import DatabaseState
 from tests.llm.state_contract import SharedStateContract
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.base import ContentFile
 
-from reviewer.reviews.rendering import linkify_citations, render_report
+from reviewer.reports.rendering import linkify_citations, render_report
 from tests.factories import SAMPLE_REPO, make_zip
 
 pytestmark = pytest.mark.django_db

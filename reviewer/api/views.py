@@ -140,8 +140,8 @@ def _form_error(form):
 
 @api_view("POST")
 def review_create(request, pk):
-    from reviewer.reviews.views.projects import _upload_form
-    from reviewer.reviews.views.uploads import create_review
+    from reviewer.intake.services import create_review
+    from reviewer.intake.views.projects import _upload_form
 
     project = get_project_for_user(request.user, pk, Role.MEMBER)
     form = _upload_form(project, request.POST, request.FILES)
@@ -176,7 +176,7 @@ def review_detail(request, pk):
 @csrf_exempt
 async def review_events(request, pk):
     """The page's SSE stream, authenticated by the bearer token instead of the session."""
-    from reviewer.reviews.views import stream
+    from reviewer.streams import views as stream
 
     if request.method != "GET":
         response = error("Use GET here.", 405)

@@ -11,8 +11,9 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 
+from reviewer.streams.relay import get_relay
+
 from .models import Review
-from .relay import get_relay
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@ import hashlib
 
 from django.db import transaction
 
-from ..lifecycle import queue_deadline
-from ..models import Review, Status
-from ..tasks import enqueue_review
+from reviewer.reviews.models import Review, Status
+from reviewer.runs.lifecycle import queue_deadline
+from reviewer.runs.tasks import enqueue_review
 
 
 def _sha256(uploaded):

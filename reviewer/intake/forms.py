@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 
-from .models import Project
+from reviewer.reviews.models import Project
 
 
 class ProjectForm(forms.ModelForm):
@@ -28,10 +28,10 @@ class ProjectSettingsForm(forms.ModelForm):
         labels["model"] = "Default model"
 
     def __init__(self, *args, **kwargs):
-        from . import endpoints
+        from reviewer.runs import library_settings
 
         super().__init__(*args, **kwargs)
-        choices = endpoints.model_choices()
+        choices = library_settings.model_choices()
         current = self.instance.model
         if current and current not in dict(choices):
             # A model id the catalogue no longer lists stays selectable until changed.

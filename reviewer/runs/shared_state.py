@@ -9,7 +9,7 @@ import time
 
 from django.db import transaction
 
-from .models import SharedValue
+from reviewer.reviews.models import SharedValue
 
 
 class DatabaseState:

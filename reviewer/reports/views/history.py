@@ -11,14 +11,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from reviewer.intake.forms import RerunForm
+from reviewer.intake.services import clone_review
+from reviewer.reviews.access import get_project_for_user, get_review_for_user
+from reviewer.reviews.models import ACTIVE_STATUSES, Status
+from reviewer.reviews.retention import delete_project, delete_review, quota_error
 from reviewer.teams.access import role_flags
 from reviewer.teams.models import Role
-
-from ..access import get_project_for_user, get_review_for_user
-from ..forms import RerunForm
-from ..models import ACTIVE_STATUSES, Status
-from ..retention import delete_project, delete_review, quota_error
-from .uploads import clone_review
 
 PAGE_SIZE = 20
 

@@ -8,12 +8,17 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from reviewer.reports.exports import EXPORT_CSP, export_filename, report_html, report_markdown
+from reviewer.reports.rendering import render_report
+from reviewer.reports.sharing import (
+    active_link,
+    enable_link,
+    get_shared_review,
+    regenerate_link,
+    revoke_links,
+)
+from reviewer.reviews.access import get_review_for_user
 from reviewer.teams.models import Role
-
-from ..access import get_review_for_user
-from ..exports import EXPORT_CSP, export_filename, report_html, report_markdown
-from ..rendering import render_report
-from ..sharing import active_link, enable_link, get_shared_review, regenerate_link, revoke_links
 
 EXPIRY_CHOICES = [
     ("", "Never"),

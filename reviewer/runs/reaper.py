@@ -4,7 +4,7 @@ import threading
 from django.conf import settings
 from django.db import close_old_connections
 
-from .lifecycle import reap_expired
+from reviewer.runs.lifecycle import reap_expired
 
 log = logging.getLogger(__name__)
 _stop = threading.Event()

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from .models import ACTIVE_STATUSES, Review, Status
-from .relay import DONE, NOTE, STATUS, RelayWriter, text_so_far
+from reviewer.reviews.models import ACTIVE_STATUSES, Review, Status
+from reviewer.streams.relay import DONE, NOTE, STATUS, RelayWriter, text_so_far
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def finish(review_id, writer, status, *, report, error="", note="", **fields):
 def reap_expired(now=None):
     """Reviews whose worker stopped renewing the lease: requeue those that had streamed
     nothing yet, fail the others with their text kept. Returns the ids it changed."""
-    from .tasks import enqueue_review
+    from reviewer.runs.tasks import enqueue_review
 
     now = now or timezone.now()
     changed = []

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reviewer import llm
 from reviewer.packing import PackingError, PackOptions, pack
-from reviewer.reviews import endpoints
+from reviewer.runs import library_settings
 
 
 def format_summary(summary, model, cost):
@@ -42,17 +42,17 @@ class Command(BaseCommand):
         parser.add_argument("--ignore", action="append", default=[], help="extra ignore pattern")
 
     def handle(self, *args, **options):
-        model = endpoints.model_for(options["model"] or endpoints.default_model_id())
+        model = library_settings.model_for(options["model"] or library_settings.default_model_id())
         try:
             packed = pack(
                 Path(options["archive"]),
                 Path(options["spec"]) if options["spec"] else None,
-                endpoints.budget_for(model),
+                library_settings.budget_for(model),
                 PackOptions(extra_ignores=options["ignore"]),
             )
             body = llm.build_body(
                 model,
-                endpoints.review_request(
+                library_settings.review_request(
                     packed, Path(options["spec"]).name if options["spec"] else None
                 ),
             )

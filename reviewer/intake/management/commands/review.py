@@ -10,12 +10,12 @@ from django.conf import settings
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
+from reviewer.intake.services import create_review
 from reviewer.packing import PackingError, check_pdf
-from reviewer.reviews import endpoints
-from reviewer.reviews.lifecycle import request_cancel
 from reviewer.reviews.models import ACTIVE_STATUSES, Project, Review, Status
-from reviewer.reviews.relay import DELTA, DONE, NOTE, STATUS, get_relay
-from reviewer.reviews.views.uploads import create_review
+from reviewer.runs import library_settings
+from reviewer.runs.lifecycle import request_cancel
+from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS, get_relay
 
 
 class Command(BaseCommand):
@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 None,
                 File(archive, name=archive_path.name),
                 File(spec, name=spec_path.name),
-                options["model"] or project.model or endpoints.default_model_id(),
+                options["model"] or project.model or library_settings.default_model_id(),
             )
         self.stderr.write(f"review {review.pk}: {settings.SITE_URL}{review.get_absolute_url()}")
         self._follow(review.pk, options["timeout"], quiet=options["json"])

@@ -5,11 +5,10 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from reviewer.reviews.models import ProviderKey
+from reviewer.runs import library_settings
 from reviewer.teams.access import require_role
 from reviewer.teams.models import Role, Team
-
-from .. import endpoints
-from ..models import ProviderKey
 
 
 def _get_team_for_admin(user, pk):
@@ -19,7 +18,7 @@ def _get_team_for_admin(user, pk):
 
 
 def _providers():
-    return sorted({m.provider for m in endpoints.catalogue().values()})
+    return sorted({m.provider for m in library_settings.catalogue().values()})
 
 
 @login_required

@@ -12,11 +12,11 @@ from django.http import StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
-from ..access import aget_review_for_user
-from ..hub import get_hub
-from ..models import Review
-from ..relay import DELTA, DONE, NOTE, STATUS, get_relay
-from ..rendering import report_context
+from reviewer.reports.rendering import report_context
+from reviewer.reviews.access import aget_review_for_user
+from reviewer.reviews.models import Review
+from reviewer.streams.hub import get_hub
+from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS, get_relay
 
 
 def _sse(event_id, kind, data):

@@ -1,50 +1,14 @@
+"""The preview of a draft review: what would be sent, before any money is spent."""
+
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from reviewer.teams.access import role_flags
+from reviewer.intake.preview import abuild_preview
+from reviewer.intake.services import start_review
+from reviewer.reviews.access import aget_review_for_user, get_review_for_user
 from reviewer.teams.models import Role
-
-from ..access import aget_review_for_user, get_review_for_user
-from ..lifecycle import request_cancel
-from ..models import Status
-from ..preview import abuild_preview
-from ..relay import text_so_far
-from ..rendering import report_context
-from .uploads import clone_review, start_review
-
-
-@login_required
-def review_detail(request, pk):
-    review = get_review_for_user(request.user, pk)
-    if review.status == Status.DRAFT:
-        return redirect("review_preview", review.pk)
-    context = {"review": review, "project": review.project}
-    if review.is_final:
-        context.update(report_context(request.user, review))
-    else:
-        context.update(role_flags(request.user, review.project.team))
-        # The text so far comes from the relay, and the stream resumes right after it.
-        context["text"], context["last_event_id"] = text_so_far(review.pk)
-    return render(request, "reviews/review.html", context)
-
-
-@login_required
-@require_POST
-def review_cancel(request, pk):
-    review = get_review_for_user(request.user, pk, Role.MEMBER)
-    request_cancel(review.pk)
-    if request.htmx:
-        return render(request, "reviews/_cancel_requested.html")
-    return redirect(review)
-
-
-@login_required
-@require_POST
-def review_retry(request, pk):
-    review = get_review_for_user(request.user, pk, Role.MEMBER)
-    return redirect(clone_review(review, request.user))
 
 
 @login_required

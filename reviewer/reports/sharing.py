@@ -7,7 +7,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from .models import Review, ShareLink
+from reviewer.reviews.models import Review, ShareLink
 
 
 def active_link(review):

@@ -18,7 +18,7 @@ def _file_catalogue():
 
 def catalogue():
     """The shipped catalogue, the env-pointed file, then models added in the admin."""
-    from .models import CatalogueEntry
+    from reviewer.reviews.models import CatalogueEntry
 
     models = dict(_file_catalogue())
     for entry in CatalogueEntry.objects.all():
@@ -58,7 +58,7 @@ def endpoint_for(model, team=None):
 
 
 def _team_key(team, provider):
-    from .models import ProviderKey
+    from reviewer.reviews.models import ProviderKey
 
     if team is None:
         return None
@@ -120,6 +120,6 @@ def shared_state():
     """Rate limits and the breaker hold across all worker processes."""
     if settings.REDIS_URL:
         return llm.RedisState(settings.REDIS_URL)
-    from .shared_state import DatabaseState
+    from reviewer.runs.shared_state import DatabaseState
 
     return DatabaseState()

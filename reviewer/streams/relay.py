@@ -22,12 +22,12 @@ class Event:
 
 class DatabaseRelay:
     def append(self, review_id, seq, kind, data):
-        from .models import StreamEvent
+        from reviewer.reviews.models import StreamEvent
 
         StreamEvent.objects.create(review_id=review_id, seq=seq, kind=kind, data=data)
 
     def read(self, review_id, after=0):
-        from .models import StreamEvent
+        from reviewer.reviews.models import StreamEvent
 
         rows = StreamEvent.objects.filter(review_id=review_id, seq__gt=after).order_by("seq")
         return [
@@ -35,7 +35,7 @@ class DatabaseRelay:
         ]
 
     async def aread(self, review_id, after=0):
-        from .models import StreamEvent
+        from reviewer.reviews.models import StreamEvent
 
         rows = StreamEvent.objects.filter(review_id=review_id, seq__gt=after).order_by("seq")
         return [
@@ -44,13 +44,13 @@ class DatabaseRelay:
         ]
 
     def last_id(self, review_id):
-        from .models import StreamEvent
+        from reviewer.reviews.models import StreamEvent
 
         last = StreamEvent.objects.filter(review_id=review_id).order_by("-seq").first()
         return last.seq if last else 0
 
     def delete(self, review_id):
-        from .models import StreamEvent
+        from reviewer.reviews.models import StreamEvent
 
         StreamEvent.objects.filter(review_id=review_id).delete()
 

@@ -7,8 +7,7 @@ from asgiref.sync import sync_to_async
 
 from reviewer import llm
 from reviewer.packing import PackingError, pack
-
-from . import endpoints
+from reviewer.runs import library_settings
 
 
 @dataclass
@@ -34,18 +33,18 @@ async def abuild_preview(review, ignore_patterns=None, include_patterns=None):
 
 
 def _inputs(review, ignore_patterns, include_patterns):
-    model = endpoints.model_for(review.model)
-    options = endpoints.pack_options_for(review.project)
+    model = library_settings.model_for(review.model)
+    options = library_settings.pack_options_for(review.project)
     if ignore_patterns is not None:
-        options = replace(options, extra_ignores=endpoints.patterns(ignore_patterns))
+        options = replace(options, extra_ignores=library_settings.patterns(ignore_patterns))
     if include_patterns is not None:
-        options = replace(options, force_includes=endpoints.patterns(include_patterns))
+        options = replace(options, force_includes=library_settings.patterns(include_patterns))
     return model, options
 
 
 def _pack_preview(archive_path, spec_path, model, options):
     try:
-        packed = pack(archive_path, spec_path, endpoints.budget_for(model), options)
+        packed = pack(archive_path, spec_path, library_settings.budget_for(model), options)
     except PackingError as exc:
         return Preview(error=str(exc), model=model)
     input_tokens = packed.prompt_tokens + packed.spec_tokens

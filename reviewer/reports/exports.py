@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from .rendering import render_report
+from reviewer.reports.rendering import render_report
 
 # The self-contained file carries its CSS inline and loads nothing: this policy applies
 # when the browser shows it straight from the app, and forbids every script.

@@ -12,11 +12,10 @@ from django.utils import timezone
 
 from reviewer import llm
 from reviewer.packing import PackingError, pack
-
-from . import endpoints
-from .lifecycle import announce, finish
-from .models import Review, Status
-from .relay import DELTA, RelayWriter
+from reviewer.reviews.models import Review, Status
+from reviewer.runs import library_settings
+from reviewer.runs.lifecycle import announce, finish
+from reviewer.streams.relay import DELTA, RelayWriter
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +77,13 @@ class ReviewRun:
 
     def _run(self):
         announce(self.writer, Status.PACKING, "reading the archive")
-        model = endpoints.model_for(self.review.model)
+        model = library_settings.model_for(self.review.model)
         try:
             packed = pack(
                 self.review.archive.path,
                 self.review.spec.path,
-                endpoints.budget_for(model),
-                endpoints.pack_options_for(self.review.project),
+                library_settings.budget_for(model),
+                library_settings.pack_options_for(self.review.project),
             )
         except PackingError as exc:
             self._finish(Status.FAILED, error=str(exc))
@@ -102,7 +101,7 @@ class ReviewRun:
         if self.cancel.is_set():
             self._finish(Status.CANCELLED, note="cancelled before the model was called")
             return
-        request = endpoints.review_request(packed, self.review.spec_name)
+        request = library_settings.review_request(packed, self.review.spec_name)
         self._stream(model, request)
 
     def _stream(self, model, request):
@@ -112,10 +111,10 @@ class ReviewRun:
         try:
             for event in llm.stream_review(
                 model,
-                endpoints.endpoint_for(model, self.review.project.team),
+                library_settings.endpoint_for(model, self.review.project.team),
                 request,
-                settings=endpoints.client_settings(),
-                shared=endpoints.shared_state(),
+                settings=library_settings.client_settings(),
+                shared=library_settings.shared_state(),
                 cancel=self.cancel,
             ):
                 if isinstance(event, llm.Delta):

@@ -2,16 +2,15 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from reviewer.intake.forms import ProjectForm, ProjectSettingsForm, UploadForm
+from reviewer.intake.services import create_review
+from reviewer.reports.views.history import history_context
+from reviewer.reviews.access import get_project_for_user
+from reviewer.reviews.models import Project
+from reviewer.reviews.retention import quota_error
+from reviewer.runs import library_settings
 from reviewer.teams.access import personal_team, require_role, teams_for, teams_where
 from reviewer.teams.models import Role
-
-from .. import endpoints
-from ..access import get_project_for_user
-from ..forms import ProjectForm, ProjectSettingsForm, UploadForm
-from ..models import Project
-from ..retention import quota_error
-from .history import history_context
-from .uploads import create_review
 
 
 @login_required
@@ -44,7 +43,7 @@ def project_create(request):
     project = form.save(commit=False)
     project.team = team
     project.created_by = request.user
-    project.model = endpoints.default_model_id()
+    project.model = library_settings.default_model_id()
     project.save()
     return redirect(project)
 
@@ -53,8 +52,8 @@ def _upload_form(project, data=None, files=None):
     return UploadForm(
         data,
         files,
-        model_choices=endpoints.model_choices(),
-        initial={"model": project.model or endpoints.default_model_id()},
+        model_choices=library_settings.model_choices(),
+        initial={"model": project.model or library_settings.default_model_id()},
     )
 
 
@@ -86,7 +85,9 @@ def review_create(request, pk):
     if problem:
         form.add_error(None, problem)
         return _render_project(request, project, form, status=413)
-    model_id = form.cleaned_data.get("model") or project.model or endpoints.default_model_id()
+    model_id = (
+        form.cleaned_data.get("model") or project.model or library_settings.default_model_id()
+    )
     review = create_review(
         project,
         request.user,

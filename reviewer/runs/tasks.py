@@ -1,8 +1,8 @@
 from celery import shared_task
 from django.db import transaction
 
-from .lifecycle import claim, reap_expired
-from .runner import ReviewRun
+from reviewer.runs.lifecycle import claim, reap_expired
+from reviewer.runs.run import ReviewRun
 
 
 @shared_task(acks_late=True, ignore_result=True)

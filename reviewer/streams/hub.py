@@ -9,7 +9,7 @@ import contextlib
 
 from django.conf import settings
 
-from .relay import DONE, RedisRelay, get_relay
+from reviewer.streams.relay import DONE, RedisRelay, get_relay
 
 POLL_SECONDS = 0.02
 IDLE_GRACE_SECONDS = 30

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IntakeConfig(AppConfig):
+    # An app for its management commands (`pack`, `review`); the models live in reviews.
+    name = "reviewer.intake"

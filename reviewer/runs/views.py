@@ -1,0 +1,46 @@
+"""The page of one review while it runs and after: follow, cancel, retry."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from reviewer.intake.services import clone_review
+from reviewer.reports.rendering import report_context
+from reviewer.reviews.access import get_review_for_user
+from reviewer.reviews.models import Status
+from reviewer.runs.lifecycle import request_cancel
+from reviewer.streams.relay import text_so_far
+from reviewer.teams.access import role_flags
+from reviewer.teams.models import Role
+
+
+@login_required
+def review_detail(request, pk):
+    review = get_review_for_user(request.user, pk)
+    if review.status == Status.DRAFT:
+        return redirect("review_preview", review.pk)
+    context = {"review": review, "project": review.project}
+    if review.is_final:
+        context.update(report_context(request.user, review))
+    else:
+        context.update(role_flags(request.user, review.project.team))
+        # The text so far comes from the relay, and the stream resumes right after it.
+        context["text"], context["last_event_id"] = text_so_far(review.pk)
+    return render(request, "reviews/review.html", context)
+
+
+@login_required
+@require_POST
+def review_cancel(request, pk):
+    review = get_review_for_user(request.user, pk, Role.MEMBER)
+    request_cancel(review.pk)
+    if request.htmx:
+        return render(request, "reviews/_cancel_requested.html")
+    return redirect(review)
+
+
+@login_required
+@require_POST
+def review_retry(request, pk):
+    review = get_review_for_user(request.user, pk, Role.MEMBER)
+    return redirect(clone_review(review, request.user))
