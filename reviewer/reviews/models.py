@@ -73,6 +73,13 @@ class Review(models.Model):
     # The relay's event id up to which `report` holds the streamed text.
     report_event_id = models.BigIntegerField(default=0)
     pack_summary = models.JSONField(default=dict, blank=True)
+    # What the review packs with (model, ignore and force-include patterns), fixed when it
+    # starts, so that the preview, the run and "Re-run as it was" all see the same inputs.
+    pack_options = models.JSONField(default=dict, blank=True)
+    # A zip of the redacted text of every file the model was sent, for the source viewer.
+    sent_files = models.FileField(upload_to=_upload_to, blank=True)
+    # The relay's id allocator in the database profile: the last event id handed out.
+    event_seq = models.BigIntegerField(default=0)
 
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
