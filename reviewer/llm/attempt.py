@@ -1,0 +1,236 @@
+"""One attempt of a review request: from sending it to ``Finished``.
+
+An attempt raises ``Retry`` for a failure that may be retried (only possible before any answer
+text was yielded) and ``LLMError`` for everything else; ``client.py`` decides about retrying.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from .adapters import MalformedEvent, parser_for
+from .messages import (
+    connection_sentence,
+    provider_message,
+    seconds,
+    status_sentence,
+    time_limit_sentence,
+    with_detail,
+)
+from .sse import SSEParser
+from .transport import Body, Chunk, End, Failed, Head, Item, Stream
+from .types import Delta, Finished, LLMError, Status, redact
+
+if TYPE_CHECKING:
+    from .adapters import Parsed
+    from .client import _Review
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+BREAKER_STATUSES = frozenset({408})  # plus every 5xx
+# Waiting for an error body is capped: the status alone already decides what happens.
+_ERROR_BODY_WAIT = 30
+
+
+class Retry(Exception):
+    """A failure before the first token that may be retried."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        breaker_failure: bool = True,
+        detail: str = "",
+    ):
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+        self.status = status
+        self.headers = dict(headers or {})
+        self.breaker_failure = breaker_failure
+
+
+class Attempt:
+    """Reads one ``Stream`` and turns it into ``Status``, ``Delta`` and ``Finished`` events."""
+
+    def __init__(self, review: _Review, stream: Stream, probe: bool):
+        self.review, self.stream, self.probe = review, stream, probe
+        self.settings, self.breaker, self.secrets = review.settings, review.breaker, review.secrets
+        self.got_text = False
+        self.finish: str | None = None
+        self.usage: list[int | None] = [None, None]
+        self.breaker_noted = False
+        self.first_deadline = 0.0
+
+    def run(self) -> Iterator[Delta | Status | Finished]:
+        clean = False
+        try:
+            self._check_head(self._open())
+            yield Status("streaming", "the provider accepted the request; waiting for the answer")
+            yield from self._read_events()
+            clean = True
+            yield self._finished()
+        finally:
+            if not clean or self.stream.running:
+                self.stream.abort()
+
+    # steps
+
+    def _open(self) -> Head:
+        """Wait for the response head; connection failures are retried unless they are ours."""
+        s = self.settings
+        self.first_deadline = min(time.monotonic() + s.first_token_timeout, self._total_deadline)
+        item = self._next(self.first_deadline)
+        if item is None:
+            raise Retry(
+                f"The provider did not start answering within {seconds(s.first_token_timeout)} s."
+            )
+        if isinstance(item, Failed):
+            exc = item.exc
+            if not isinstance(exc, httpx.TransportError) or isinstance(
+                exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+            ):
+                raise self._error(f"{connection_sentence(exc, s)} ({type(exc).__name__}: {exc})")
+            raise Retry(connection_sentence(exc, s))
+        assert isinstance(item, Head)  # the transport sends the head (or a failure) first
+        return item
+
+    def _check_head(self, head: Head) -> None:
+        """Return for HTTP 200; otherwise raise ``Retry`` or, for a refused request, LLMError."""
+        if self.review.limiter is not None:
+            self.review.limiter.observe(head.headers)
+        status = head.status
+        if status == 200:
+            return
+        item = self._next(min(time.monotonic() + _ERROR_BODY_WAIT, self._total_deadline))
+        detail = provider_message(item.data if isinstance(item, Body) else b"", self.secrets)
+        if status in RETRY_STATUSES or 500 <= status <= 599:
+            raise Retry(
+                f"The provider answered HTTP {status}.",
+                status=status,
+                headers=head.headers,
+                breaker_failure=status in BREAKER_STATUSES or status >= 500,
+                detail=detail,
+            )
+        self._note_success()  # the provider is up; the request itself is wrong
+        raise self._error(with_detail(status_sentence(status), detail), status_code=status)
+
+    def _read_events(self) -> Iterator[Delta]:
+        """Yield the answer text; return once the answer is complete, raise on any failure."""
+        parser = SSEParser()
+        parse = parser_for(self.review.model)
+        last = time.monotonic()
+        while True:
+            item = self._next(self._read_deadline(last))
+            if item is None or isinstance(item, Failed):
+                if self.finish is not None:
+                    return  # the answer was complete; a missing "[DONE]" does not matter
+                raise self._silence() if item is None else self._connection_broke(item)
+            events = parser.feed(item.data) if isinstance(item, Chunk) else parser.close()
+            last = time.monotonic()
+            for event in events:
+                if not event.data:
+                    continue
+                try:
+                    parsed = parse(event.event, event.data)
+                except MalformedEvent:
+                    raise self._fail("The provider sent a malformed stream event.")
+                yield from self._apply(parsed)
+                if parsed.done:
+                    return
+            if isinstance(item, End):
+                if self.finish is not None:
+                    return
+                raise self._fail("The provider's stream ended before the answer was complete.")
+
+    def _apply(self, parsed: Parsed) -> Iterator[Delta]:
+        """Take one parsed event: error, usage, text and finish reason, in that order."""
+        if parsed.error is not None:
+            raise self._fail(
+                with_detail("The provider reported an error in the stream.", parsed.error),
+                retryable=parsed.error_transient,
+                breaker_failure=parsed.error_transient,
+            )
+        if parsed.usage is not None:
+            prompt, completion = parsed.usage
+            self.usage[0] = prompt if prompt is not None else self.usage[0]
+            self.usage[1] = completion if completion is not None else self.usage[1]
+        if parsed.text:
+            if not self.got_text:
+                self.got_text = True
+                self._note_success()
+            yield Delta(parsed.text)
+        if parsed.unusual_finish is not None:
+            raise self._fail(
+                f"The provider ended the answer abnormally (reason: {parsed.unusual_finish}).",
+                retryable=False,
+                breaker_failure=False,
+            )
+        if parsed.finish is not None:
+            self.finish = parsed.finish
+
+    # helpers
+
+    @property
+    def _total_deadline(self) -> float:
+        return self.review.total_deadline
+
+    def _next(self, deadline: float) -> Item | None:
+        return self.stream.get(deadline, self.review.cancel, self.settings.poll_interval)
+
+    def _read_deadline(self, last: float) -> float:
+        """First-token deadline until text flows, then the stall deadline since the last bytes."""
+        if self.got_text:
+            return min(last + self.settings.stall_timeout, self._total_deadline)
+        return self.first_deadline
+
+    def _silence(self) -> Exception:
+        s = self.settings
+        if time.monotonic() >= self._total_deadline:
+            return self._error(
+                time_limit_sentence(s.total_timeout),
+                after_first_token=self.got_text,
+                retryable=True,
+            )
+        if self.got_text:
+            return self._fail(
+                f"The provider stopped sending the answer for {seconds(s.stall_timeout)} s."
+            )
+        return self._fail(
+            f"The provider did not start answering within {seconds(s.first_token_timeout)} s."
+        )
+
+    def _connection_broke(self, item: Failed) -> Exception:
+        return self._fail(connection_sentence(item.exc, self.settings))
+
+    def _fail(
+        self, message: str, retryable: bool = True, breaker_failure: bool = True
+    ) -> Exception:
+        """Failure in the stream: retry before the first token, LLMError after it."""
+        if self.got_text:
+            if self.breaker is not None and breaker_failure:
+                self.breaker.failure()
+            return self._error(message, after_first_token=True, retryable=retryable)
+        if retryable:
+            return Retry(redact(message, *self.secrets), breaker_failure=breaker_failure)
+        if self.breaker is not None:
+            self.breaker.release(self.probe)
+        return self._error(message, retryable=False)
+
+    def _note_success(self) -> None:
+        """Tell the breaker the provider works, once per attempt."""
+        if not self.breaker_noted and self.breaker is not None:
+            self.breaker.success()
+        self.breaker_noted = True
+
+    def _finished(self) -> Finished:
+        self._note_success()
+        return Finished(self.finish or "stop", self.usage[0], self.usage[1])
+
+    def _error(self, message: str, **kw: Any) -> LLMError:
+        return LLMError(redact(message, *self.secrets), **kw)
