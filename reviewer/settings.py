@@ -207,6 +207,11 @@ REVIEW_CHECKPOINT_SECONDS = env_int("REVIEW_CHECKPOINT_SECONDS", 2)
 # A review whose worker stopped renewing its lease for this long is marked failed.
 REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 45)
 SSE_HEARTBEAT_SECONDS = env_int("SSE_HEARTBEAT_SECONDS", 15)
+# Deltas reach the relay in batches this far apart, so that relay writes grow with
+# reviews, not with tokens.
+RELAY_BATCH_MILLISECONDS = env_int("RELAY_BATCH_MILLISECONDS", 40)
+# How long a finished review's stream events are kept; the row keeps the report.
+STREAM_KEEP_SECONDS = env_int("STREAM_KEEP_SECONDS", 60)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

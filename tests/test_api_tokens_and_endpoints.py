@@ -148,10 +148,10 @@ def test_api_is_csrf_exempt_for_token_calls(alice, project, media_root):
 def test_api_events_stream_with_a_token(client, alice, make_review):
     from reviewer.streams.relay import get_relay
 
-    review = make_review(report="hello")
-    get_relay().append(review.pk, 1, "delta", "hel")
-    get_relay().append(review.pk, 2, "delta", "lo")
-    get_relay().append(review.pk, 3, "done", "done")
+    review = make_review(status="streaming", report="")
+    get_relay().append(review.pk, [("delta", "hel")])
+    get_relay().append(review.pk, [("delta", "lo")])
+    get_relay().append(review.pk, [("done", "done")])
     token = _create_token(client, alice)
 
     async def read():

@@ -20,9 +20,9 @@ def sent(monkeypatch):
 
 def test_a_queued_review_nobody_claimed_is_sent_again_once_per_deadline(make_review, sent):
     review = make_review(status="queued", lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert lifecycle.reap_expired() == [review.pk]
+    assert lifecycle.reap_expired(sent.append) == [review.pk]
     assert sent == [review.pk]
-    assert lifecycle.reap_expired() == []
+    assert lifecycle.reap_expired(sent.append) == []
     review.refresh_from_db()
     assert review.status == "queued" and review.lease_expires_at > timezone.now()
 
@@ -32,7 +32,7 @@ def test_a_lost_worker_with_no_text_requeues_and_with_text_fails_keeping_it(make
     silent = make_review(status="streaming", lease_expires_at=expired, attempts=1)
     talking = make_review(status="streaming", lease_expires_at=expired, attempts=1)
     RelayWriter(talking.pk).append(DELTA, "## Conformance\n")
-    assert sorted(lifecycle.reap_expired()) == sorted([silent.pk, talking.pk])
+    assert sorted(lifecycle.reap_expired(sent.append)) == sorted([silent.pk, talking.pk])
     silent.refresh_from_db()
     talking.refresh_from_db()
     assert silent.status == "queued" and sent == [silent.pk]
@@ -44,7 +44,7 @@ def test_a_review_that_keeps_losing_workers_fails_after_three_attempts(make_revi
     review = make_review(
         status="packing", lease_expires_at=timezone.now() - timedelta(seconds=1), attempts=3
     )
-    lifecycle.reap_expired()
+    lifecycle.reap_expired(sent.append)
     review.refresh_from_db()
     assert review.status == "failed" and sent == []
 

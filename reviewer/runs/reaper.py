@@ -1,19 +1,28 @@
+"""Every worker looks for reviews whose worker died, so no beat process is needed. The
+same loop drops the stream events of reviews that finished a while ago."""
+
 import logging
 import threading
 
 from django.conf import settings
 from django.db import close_old_connections
 
-from reviewer.runs.lifecycle import reap_expired
-
 log = logging.getLogger(__name__)
 _stop = threading.Event()
+
+
+def _sweep():
+    from reviewer.runs.lifecycle import prune_finished_streams
+    from reviewer.runs.tasks import reap_lost_reviews
+
+    reap_lost_reviews()
+    prune_finished_streams(settings.STREAM_KEEP_SECONDS)
 
 
 def _loop():
     while not _stop.wait(settings.REVIEW_REAP_SECONDS):
         try:
-            reap_expired()
+            _sweep()
         except Exception:
             log.exception("reaping lost reviews failed")
         finally:

@@ -1,82 +1,61 @@
 """One review's run inside the worker: pack, call the model, relay the stream, store the
-report. Everything that can go wrong ends in a final status with the text kept."""
+report. Everything that can go wrong ends in a final status with the text kept.
+
+The run holds the review through its fencing token. Every write (status, checkpoint,
+relay, finish) is conditional on it; once the keeper reports the review lost, or a write
+is refused, the run stops at once and writes nothing more: the review is someone else's.
+"""
 
 import logging
 import threading
 import time
-from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from reviewer import llm
 from reviewer.packing import PackingError, pack
 from reviewer.reviews.models import Review, Status
 from reviewer.runs import library_settings
-from reviewer.runs.lifecycle import announce, finish
-from reviewer.streams.relay import DELTA, RelayWriter
+from reviewer.runs.keeper import Keeper
+from reviewer.runs.lifecycle import fenced_update, final_events, status_events
+from reviewer.runs.writer import RunWriter
+from reviewer.streams.relay import FenceLost
 
 log = logging.getLogger(__name__)
 
 
-class _Keeper(threading.Thread):
-    """Renews the review's lease and turns a Cancel press into the client's cancel event,
-    off the streaming thread so that a silent upstream cannot delay either."""
-
-    def __init__(self, review_id, cancel):
-        super().__init__(daemon=True, name=f"review-{review_id}-keeper")
-        self.review_id = review_id
-        self.cancel = cancel
-        self.stopped = threading.Event()
-
-    def run(self):
-        from django.db import close_old_connections
-
-        renew_every = max(1.0, settings.REVIEW_LEASE_SECONDS / 4)
-        renewed = 0.0
-        try:
-            while not self.stopped.wait(0.5):
-                if time.monotonic() - renewed >= renew_every:
-                    lease = timezone.now() + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)
-                    Review.objects.filter(pk=self.review_id).update(lease_expires_at=lease)
-                    renewed = time.monotonic()
-                if Review.objects.filter(pk=self.review_id, cancel_requested=True).exists():
-                    self.cancel.set()
-        finally:
-            close_old_connections()
-
-    def stop(self):
-        self.stopped.set()
-        self.join(timeout=5)
-
-
 class ReviewRun:
-    def __init__(self, review_id):
-        self.review = Review.objects.select_related("project").get(pk=review_id)
-        self.writer = RelayWriter(review_id)
+    def __init__(self, review_id, token):
+        self.review = Review.objects.select_related("project__team").get(pk=review_id)
+        self.token = token
         self.cancel = threading.Event()
+        self.keeper = Keeper(review_id, token, self.cancel)
+        self.writer = RunWriter(review_id, token, settings.RELAY_BATCH_MILLISECONDS / 1000)
         self.text = []
         self.last_checkpoint = time.monotonic()
 
     def run(self):
-        keeper = _Keeper(self.review.pk, self.cancel)
-        keeper.start()
+        self.keeper.start()
         try:
             self._run()
+        except FenceLost as exc:
+            log.warning("review %s: run %s stopped: %s", self.review.pk, self.token, exc)
         except SoftTimeLimitExceeded:
             minutes = settings.CELERY_TASK_TIME_LIMIT // 60
-            self._finish(
+            self._finish_quietly(
                 Status.FAILED, error=f"The review took longer than its {minutes}-minute limit."
             )
         except Exception as exc:
             log.exception("review %s crashed", self.review.pk)
-            self._finish(Status.FAILED, error=_internal_error_sentence(exc))
+            self._finish_quietly(Status.FAILED, error=_internal_error_sentence(exc))
         finally:
-            keeper.stop()
+            self.keeper.stop()
+            self.writer.close_quietly()
 
     def _run(self):
-        announce(self.writer, Status.PACKING, "reading the archive")
+        self._set_status(Status.PACKING, "reading the archive")
         model = library_settings.model_for(self.review.model)
         try:
             packed = pack(
@@ -91,7 +70,7 @@ class ReviewRun:
         summary = packed.summary()
         # The report links `path:line` citations to files the model was sent.
         summary["included_paths"] = [f.path for f in packed.included]
-        Review.objects.filter(pk=self.review.pk).update(
+        self._update(
             pack_summary=summary,
             spec_pages=packed.spec.page_count if packed.spec else None,
             estimated_cost_usd=llm.estimate_cost(
@@ -99,14 +78,15 @@ class ReviewRun:
             ),
         )
         if self.cancel.is_set():
-            self._finish(Status.CANCELLED, note="cancelled before the model was called")
+            self._finish_cancelled("cancelled before the model was called")
             return
         request = library_settings.review_request(packed, self.review.spec_name)
         self._stream(model, request)
 
     def _stream(self, model, request):
+        # A fenced write right before the call: a run that lost the review never calls.
+        self._set_status(Status.STREAMING, "waiting for the model's first token")
         status = Status.STREAMING
-        self._set_status(status, "waiting for the model's first token")
         finished = None
         try:
             for event in llm.stream_review(
@@ -122,7 +102,7 @@ class ReviewRun:
                         status = Status.STREAMING
                         self._set_status(status, "")
                     self.text.append(event.text)
-                    self.writer.append(DELTA, event.text)
+                    self.writer.delta(event.text)
                     self._maybe_checkpoint()
                 elif isinstance(event, llm.Status):
                     # Retry back-off, rate limits and an open breaker are all waits.
@@ -131,7 +111,7 @@ class ReviewRun:
                 elif isinstance(event, llm.Finished):
                     finished = event
         except llm.Cancelled:
-            self._finish(Status.CANCELLED, note="cancelled")
+            self._finish_cancelled("cancelled")
             return
         except llm.LLMError as exc:
             self._finish(Status.FAILED, error=exc.message)
@@ -157,28 +137,58 @@ class ReviewRun:
             cost_usd=cost,
         )
 
+    # -- fenced writes ---------------------------------------------------------------
+    def _check_owner(self):
+        if not self.keeper.owns():
+            raise FenceLost(self.keeper.reason or "the lease could not be renewed in time")
+
+    def _update(self, **fields):
+        self._check_owner()
+        fenced_update(self.review.pk, self.token, **fields)
+
     def _set_status(self, status, note):
-        Review.objects.filter(pk=self.review.pk).update(status=status, status_note=note[:300])
-        announce(self.writer, status, note)
+        self._update(status=status, status_note=note[:300])
+        self.writer.events(status_events(status, note))
 
     def _maybe_checkpoint(self):
         if time.monotonic() - self.last_checkpoint < settings.REVIEW_CHECKPOINT_SECONDS:
             return
         self.last_checkpoint = time.monotonic()
-        Review.objects.filter(pk=self.review.pk).update(
-            report="".join(self.text), report_event_id=self.writer.last_id
-        )
+        self.writer.flush()
+        self._update(report="".join(self.text), report_event_id=self.writer.last_id)
+
+    def _finish_cancelled(self, note):
+        if self.keeper.lost.is_set():
+            # The cancel came from the keeper: the review is no longer this run's.
+            raise FenceLost(self.keeper.reason)
+        self._finish(Status.CANCELLED, note=note)
 
     def _finish(self, status, *, error="", note="", **fields):
-        finish(
-            self.review.pk,
-            self.writer,
-            status,
-            report="".join(self.text),
+        """Ends the review for good; the `done` event tells every viewer to stop."""
+        self.writer.flush()
+        self._update(
+            status=status,
+            status_note=(note or error)[:300],
             error=error,
-            note=note,
+            report="".join(self.text),
+            report_event_id=self.writer.last_id,
+            lease_expires_at=None,
+            finished_at=Now(),
             **fields,
         )
+        # The row is final and ours: no other writer touches this review's relay now. If
+        # the relay fails here, viewers still learn the outcome from the row.
+        try:
+            self.writer.relay.append(self.review.pk, final_events(status, note or error))
+            self.writer.relay.retire(self.review.pk, settings.STREAM_KEEP_SECONDS)
+        except Exception:
+            log.exception("review %s: could not write its final events", self.review.pk)
+
+    def _finish_quietly(self, status, *, error):
+        try:
+            self._finish(status, error=error)
+        except FenceLost as exc:
+            log.warning("review %s: run %s stopped: %s", self.review.pk, self.token, exc)
 
 
 def _internal_error_sentence(exc):

@@ -1,21 +1,43 @@
-from celery import shared_task
+"""The Celery tasks: run one review, and send lost reviews on."""
+
+import logging
+
+from celery import current_app, shared_task
 from django.db import transaction
 
 from reviewer.runs.lifecycle import claim, reap_expired
 from reviewer.runs.run import ReviewRun
 
+log = logging.getLogger(__name__)
+
 
 @shared_task(acks_late=True, ignore_result=True)
 def run_review(review_id):
     # A redelivered or duplicate message finds the review claimed already and stops here.
-    if claim(review_id):
-        ReviewRun(review_id).run()
+    token = claim(review_id)
+    if token is not None:
+        ReviewRun(review_id, token).run()
 
 
 @shared_task(ignore_result=True)
 def reap_lost_reviews():
-    return reap_expired()
+    return reap_expired(send_review, queue_busy=lambda: queue_backlog() > 0)
+
+
+def send_review(review_id):
+    run_review.delay(review_id)
 
 
 def enqueue_review(review_id):
     transaction.on_commit(lambda: run_review.delay(review_id))
+
+
+def queue_backlog():
+    """Messages waiting in the review queue (0 when the broker cannot tell)."""
+    try:
+        with current_app.connection_for_write() as connection:
+            name = current_app.conf.task_default_queue
+            return connection.default_channel.queue_declare(name, passive=True).message_count
+    except Exception:
+        log.warning("could not read the queue's length", exc_info=True)
+        return 0

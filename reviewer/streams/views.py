@@ -16,10 +16,13 @@ from reviewer.reports.rendering import report_context
 from reviewer.reviews.access import aget_review_for_user
 from reviewer.reviews.models import Review
 from reviewer.streams.hub import get_hub
-from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS, get_relay
+from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS
 
 
 def _sse(event_id, kind, data):
+    # Browsers end a line at \r\n, \n or a bare \r: every one of them becomes a new
+    # `data:` line here, so no text can end a field and start a forged one.
+    data = data.replace("\r\n", "\n").replace("\r", "\n")
     lines = "".join(f"data: {line}\n" for line in data.split("\n"))
     return f"id: {event_id}\nevent: {kind}\n{lines}\n"
 
@@ -90,8 +93,10 @@ async def _events(review_id, after):
         yield "".join(chunks)
 
 
-async def _only_done(review):
-    yield _sse(review.report_event_id + 1, DONE, await _final_report_html(review.pk))
+async def _only_done(review, after):
+    # A finished review's stream is its final view; deltas before it would be replaced.
+    done_id = max(after, review.report_event_id) + 1
+    yield _sse(done_id, DONE, await _final_report_html(review.pk))
 
 
 def _last_event_id(request):
@@ -129,9 +134,8 @@ async def review_events(request, pk):
                 return HttpResponse("Log in to follow this review.", status=401)
             review = await aget_review_for_user(user, pk)
             after = _last_event_id(request)
-            if review.is_final and not await get_relay().aread(review.pk, 0):
-                # The relay's copy has expired; the stored report is the whole story.
-                stream = _only_done(review)
+            if review.is_final:
+                stream = _only_done(review, after)
             else:
                 stream = _events(review.pk, after)
         finally:

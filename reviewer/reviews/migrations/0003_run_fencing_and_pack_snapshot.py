@@ -5,25 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reviews', '0002_sharelink'),
+        ("reviews", "0002_sharelink"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='review',
-            name='event_seq',
+            model_name="review",
+            name="event_seq",
             field=models.BigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='review',
-            name='pack_options',
+            model_name="review",
+            name="pack_options",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='review',
-            name='sent_files',
+            model_name="review",
+            name="sent_files",
             field=models.FileField(blank=True, upload_to=reviewer.reviews.models._upload_to),
         ),
     ]
