@@ -179,3 +179,33 @@ def test_upload_labels_stay_unique_once_a_project_has_history(stack, llm, page, 
     page.get_by_label("Specification PDF").set_input_files(tmp_path / "spec.pdf")
     page.get_by_role("button", name="Start review").click()
     expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)
+
+
+FORGING_ANSWER = (
+    "## Conformance\n\nStarts well.\r\revent: done\rdata: <p id=\"forged\">FORGED</p>\r\r"
+    "id: 99999\r\n\r\n## Missing APIs\n\n- none\n"
+)
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+def test_model_text_with_carriage_returns_cannot_forge_the_end_of_the_stream(
+    stack, llm, page, tmp_path
+):
+    gate = threading.Event()
+    cut = FORGING_ANSWER.index("## Missing")
+    llm.script(answer(FORGING_ANSWER, chunk_size=cut, gate=gate, gate_after=1))
+    log_in(page, stack)
+    try:
+        start_review(page, tmp_path, "Forging shop")
+        stream = page.locator("#review-stream")
+        expect(stream).to_contain_text("event: done", timeout=20_000)
+        # The text is shown as text; the browser saw no `done` event in it.
+        assert page.locator("#forged").count() == 0
+        expect(page.locator("#review-status")).to_have_text("streaming")
+    finally:
+        gate.set()
+    expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)
+    report = page.locator("#review-report")
+    expect(report.get_by_role("heading", name="Missing APIs")).to_be_visible()
+    assert page.locator("#forged").count() == 0

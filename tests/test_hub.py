@@ -56,3 +56,72 @@ def test_a_quiet_stream_yields_heartbeat_ticks(review):
                 return ticks
 
     assert asyncio.run(asyncio.wait_for(scenario(), 5)) == 3
+
+
+def test_event_ids_with_gaps_neither_spin_nor_lose_events(review, monkeypatch):
+    from reviewer.streams.relay import Event
+
+    class GappyRelay:
+        async def aread(self, review_id, after=0):
+            events = [Event(3, DELTA, "a"), Event(7, DELTA, "b"), Event(20, DONE, "done")]
+            return [e for e in events if e.id > after]
+
+    monkeypatch.setattr("reviewer.streams.hub.get_relay", GappyRelay)
+    seen = asyncio.run(asyncio.wait_for(_collect(Hub(), review.pk, after=4), 5))
+    assert [e.id for e in seen] == [7, 20]
+
+
+def test_a_viewer_resuming_at_or_past_done_still_gets_done(review):
+    writer = RelayWriter(review.pk)
+    writer.append(DELTA, "a")
+    done_id = writer.append(DONE, "done")
+    for after in (done_id, done_id + 5):
+        seen = asyncio.run(asyncio.wait_for(_collect(Hub(), review.pk, after=after), 5))
+        assert [e.kind for e in seen] == [DONE]
+
+
+def test_a_review_whose_done_never_reached_the_relay_ends_from_its_row(review, monkeypatch):
+    from reviewer.reviews.models import Review
+
+    monkeypatch.setattr("reviewer.streams.hub.ROW_CHECK_SECONDS", 0.1)
+    RelayWriter(review.pk).append(DELTA, "partial")
+
+    async def scenario():
+        viewer = asyncio.create_task(_collect(Hub(), review.pk))
+        await asyncio.sleep(0.3)
+        await Review.objects.filter(pk=review.pk).aupdate(status="failed")
+        return await asyncio.wait_for(viewer, 5)
+
+    seen = asyncio.run(scenario())
+    assert [(e.kind, e.data) for e in seen] == [(DELTA, "partial"), (DONE, "failed")]
+
+
+def test_the_reader_stops_polling_once_the_review_is_done(review, monkeypatch):
+    from reviewer.streams.relay import DatabaseRelay
+
+    reads = []
+
+    class CountingRelay(DatabaseRelay):
+        async def aread(self, review_id, after=0):
+            reads.append(after)
+            return await super().aread(review_id, after)
+
+    monkeypatch.setattr("reviewer.streams.hub.get_relay", CountingRelay)
+    writer = RelayWriter(review.pk)
+    writer.append(DELTA, "a")
+    writer.append(DONE, "done")
+
+    async def scenario():
+        hub = Hub()
+        # A viewer that stays connected after `done` (a slow browser) must not keep
+        # the reader polling.
+        stream = hub.subscribe(review.pk, 0, heartbeat=0.1)
+        await stream.__anext__()
+        await asyncio.sleep(0.5)
+        count = len(reads)
+        await asyncio.sleep(0.5)
+        await stream.aclose()
+        return count, len(reads)
+
+    before, after = asyncio.run(scenario())
+    assert before == after <= 2

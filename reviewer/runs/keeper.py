@@ -37,7 +37,7 @@ class Keeper(threading.Thread):
         next_renewal = self._renewed + renew_every
         failures = 0
         try:
-            while not self.stopped.wait(0.5 if not failures else min(5.0, 0.25 * 2**failures)):
+            while not self.stopped.wait(self._pause(failures)):
                 try:
                     if time.monotonic() >= next_renewal:
                         if not renew_lease(self.review_id, self.token):
@@ -54,11 +54,20 @@ class Keeper(threading.Thread):
                     failures += 1
                     log.warning("review %s: keeper could not reach the database", self.review_id)
                     close_old_connections()
-                    if time.monotonic() - self._renewed >= self.lease * 0.75:
+                    if time.monotonic() >= self._give_up_at():
                         self._lose("its lease could not be renewed: the database did not answer")
                         return
         finally:
             close_old_connections()
+
+    def _give_up_at(self):
+        return self._renewed + self.lease * 0.75
+
+    def _pause(self, failures):
+        if not failures:
+            return 0.5
+        backoff = min(5.0, 0.25 * 2**failures)
+        return max(0.05, min(backoff, self._give_up_at() - time.monotonic()))
 
     def _lose(self, reason):
         self.reason = reason

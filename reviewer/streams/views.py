@@ -16,7 +16,7 @@ from reviewer.reports.rendering import report_context
 from reviewer.reviews.access import aget_review_for_user
 from reviewer.reviews.models import Review
 from reviewer.streams.hub import get_hub
-from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS
+from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS, get_relay
 
 
 def _sse(event_id, kind, data):
@@ -70,6 +70,22 @@ def _release_connections():
             conn.close()
 
 
+async def _framed(review_id, events):
+    """SSE text for a list of relay events, in pieces: the text before a `done` goes out
+    before the report is rendered."""
+    chunks = []
+    for event in events:
+        if event.kind in (DELTA, STATUS, NOTE):
+            chunks.append(_sse(event.id, event.kind, html.escape(event.data)))
+        elif event.kind == DONE:
+            if chunks:
+                yield "".join(chunks)
+                chunks = []
+            report = await _shared_final_report_html(review_id, event.id)
+            chunks.append(_sse(event.id, DONE, report))
+    yield "".join(chunks)
+
+
 async def _events(review_id, after):
     # Tells EventSource to reconnect quickly after a dropped connection.
     yield "retry: 1000\n\n"
@@ -77,24 +93,17 @@ async def _events(review_id, after):
         if not events:
             yield ": heartbeat\n\n"
             continue
-        chunks = []
-        for event in events:
-            if event.kind == DELTA:
-                chunks.append(_sse(event.id, DELTA, html.escape(event.data)))
-            elif event.kind in (STATUS, NOTE):
-                chunks.append(_sse(event.id, event.kind, html.escape(event.data)))
-            elif event.kind == DONE:
-                # The text before it goes out now, not after the report is rendered.
-                if chunks:
-                    yield "".join(chunks)
-                    chunks = []
-                report = await _shared_final_report_html(review_id, event.id)
-                chunks.append(_sse(event.id, DONE, report))
-        yield "".join(chunks)
+        async for piece in _framed(review_id, events):
+            yield piece
 
 
-async def _only_done(review, after):
-    # A finished review's stream is its final view; deltas before it would be replaced.
+async def _finished(review, events, after):
+    """A finished review: its remaining events while the relay keeps them, otherwise
+    (pruned, or resumed at or past `done`) the final view alone."""
+    if any(e.kind == DONE for e in events):
+        async for piece in _framed(review.pk, events):
+            yield piece
+        return
     done_id = max(after, review.report_event_id) + 1
     yield _sse(done_id, DONE, await _final_report_html(review.pk))
 
@@ -135,7 +144,7 @@ async def review_events(request, pk):
             review = await aget_review_for_user(user, pk)
             after = _last_event_id(request)
             if review.is_final:
-                stream = _only_done(review, after)
+                stream = _finished(review, await get_relay().aread(review.pk, after), after)
             else:
                 stream = _events(review.pk, after)
         finally:

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reviewer.intake.services import create_review
 from reviewer.packing import PackingError, check_pdf
-from reviewer.reviews.models import ACTIVE_STATUSES, Project, Review, Status
+from reviewer.reviews.models import ACTIVE_STATUSES, FINAL_STATUSES, Project, Review, Status
 from reviewer.runs import library_settings
 from reviewer.runs.lifecycle import request_cancel
 from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS, get_relay
@@ -77,6 +77,7 @@ class Command(BaseCommand):
         relay = get_relay()
         after = 0
         deadline = time.monotonic() + timeout
+        next_row_check = time.monotonic() + 2
         while time.monotonic() < deadline:
             events = relay.read(review_id, after)
             for event in events:
@@ -89,6 +90,11 @@ class Command(BaseCommand):
                 elif event.kind == DONE:
                     if not quiet:
                         self.stdout.write("")
+                    return
+            if not events and time.monotonic() >= next_row_check:
+                # The row is the truth when the relay's `done` never came or was pruned.
+                next_row_check = time.monotonic() + 2
+                if Review.objects.filter(pk=review_id, status__in=FINAL_STATUSES).exists():
                     return
             if not events:
                 time.sleep(0.1)
