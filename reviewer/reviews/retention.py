@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from reviewer.streams.relay import get_relay
 
-from .models import Review
+from .models import ACTIVE_STATUSES, Review
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,10 @@ def delete_project(project):
     with transaction.atomic():
         _delete_reviews(project.reviews.all())
         project.delete()
+
+
+def team_has_running_reviews(team):
+    return Review.objects.filter(project__team=team, status__in=ACTIVE_STATUSES).exists()
 
 
 def delete_team(team):
