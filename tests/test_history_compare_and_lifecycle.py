@@ -157,6 +157,20 @@ def test_deleted_files_go_once_no_clone_refers_to_them(
     assert not any(default_storage.exists(n) for n in names)
 
 
+def test_deleting_a_review_removes_the_files_it_sent(
+    client, alice, make_review, django_capture_on_commit_callbacks
+):
+    from django.core.files.base import ContentFile
+
+    review = make_review()
+    review.sent_files.save("sent", ContentFile(b"zip of redacted text"))
+    name = review.sent_files.name
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/reviews/{review.pk}/delete", {"confirm": "delete"})
+    assert not default_storage.exists(name)
+
+
 def test_deleting_needs_confirmation_and_an_admin(client, alice, bob, make_review):
     review = make_review()
     client.force_login(bob)

@@ -17,6 +17,8 @@ from .models import ACTIVE_STATUSES, Review
 
 log = logging.getLogger(__name__)
 
+FILE_FIELDS = ("archive", "spec", "sent_files")
+
 
 def _file_size(name):
     try:
@@ -55,7 +57,10 @@ def quota_error(team, *uploads):
 
 def _remove_unreferenced(names):
     for name in names:
-        if Review.objects.filter(Q(archive=name) | Q(spec=name)).exists():
+        referenced = Q()
+        for field in FILE_FIELDS:
+            referenced |= Q(**{field: name})
+        if Review.objects.filter(referenced).exists():
             continue
         try:
             default_storage.delete(name)
@@ -64,11 +69,13 @@ def _remove_unreferenced(names):
 
 
 def _delete_reviews(reviews):
-    reviews = list(reviews)
-    names = set()
-    for review in reviews:
-        names.update(n for n in (review.archive.name, review.spec.name) if n)
-    ids = [review.pk for review in reviews]
+    """Deletes these reviews (a queryset; call inside a transaction) and, once committed,
+    their unshared files and relay streams. Returns how many were deleted."""
+    rows = list(reviews.select_for_update(of=("self",)).values_list("pk", *FILE_FIELDS))
+    ids = [row[0] for row in rows]
+    names = {name for row in rows for name in row[1:] if name}
+    if not ids:
+        return 0
     Review.objects.filter(pk__in=ids).delete()  # stream events cascade
 
     def cleanup():
@@ -81,11 +88,12 @@ def _delete_reviews(reviews):
                 log.warning("could not delete the relay stream of review %s", review_id)
 
     transaction.on_commit(cleanup)
+    return len(ids)
 
 
 def delete_review(review):
     with transaction.atomic():
-        _delete_reviews([review])
+        _delete_reviews(Review.objects.filter(pk=review.pk))
 
 
 def delete_project(project):
