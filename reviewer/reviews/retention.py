@@ -1,19 +1,21 @@
-"""Stored uploads: a team's storage use and quota, and deleting reviews and projects
-together with their files and stream events.
+"""Stored uploads: a team's storage use and quota, expiring drafts, and deleting reviews,
+projects and teams together with their files and stream events.
 
 Clones share the stored files of the review they were cloned from, so a file is removed
 only when no remaining review refers to it."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from reviewer.streams.relay import get_relay
 
-from .models import ACTIVE_STATUSES, Review
+from .models import ACTIVE_STATUSES, Review, Status
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,25 @@ def _file_size(name):
         return 0
 
 
+# -- drafts ------------------------------------------------------------------------------
+def draft_cutoff(now=None):
+    """Drafts created before this moment have expired."""
+    return (now or timezone.now()) - timedelta(days=settings.DRAFT_EXPIRY_DAYS)
+
+
+def draft_expires_at(review):
+    return review.created_at + timedelta(days=settings.DRAFT_EXPIRY_DAYS)
+
+
+def live_drafts(reviews, now=None):
+    return reviews.filter(status=Status.DRAFT, created_at__gte=draft_cutoff(now))
+
+
+def without_expired_drafts(reviews, now=None):
+    return reviews.exclude(status=Status.DRAFT, created_at__lt=draft_cutoff(now))
+
+
+# -- storage use -------------------------------------------------------------------------
 def stored_files(reviews):
     """Distinct stored file names of these reviews."""
     names = set()
@@ -36,8 +57,9 @@ def stored_files(reviews):
 
 
 def team_storage(team):
-    """(bytes used by the team's distinct stored uploads, quota in bytes)."""
-    names = stored_files(Review.objects.filter(project__team=team))
+    """(bytes used by the team's distinct stored uploads, quota in bytes). Expired drafts
+    no longer count: their files are about to be deleted."""
+    names = stored_files(without_expired_drafts(Review.objects.filter(project__team=team)))
     used = sum(_file_size(name) for name in names)
     return used, settings.TEAM_STORAGE_QUOTA_MB * 1024 * 1024
 
@@ -94,6 +116,23 @@ def _delete_reviews(reviews):
 def delete_review(review):
     with transaction.atomic():
         _delete_reviews(Review.objects.filter(pk=review.pk))
+
+
+def delete_draft(review):
+    """Deletes the review if it is still a draft; False when it has been started since."""
+    with transaction.atomic():
+        return bool(_delete_reviews(Review.objects.filter(pk=review.pk, status=Status.DRAFT)))
+
+
+def expire_drafts(now=None):
+    """Deletes drafts older than DRAFT_EXPIRY_DAYS with their files no other review uses;
+    returns how many. Cheap when there are none, so the worker's reaper may call it often."""
+    with transaction.atomic():
+        expired = Review.objects.filter(status=Status.DRAFT, created_at__lt=draft_cutoff(now))
+        count = _delete_reviews(expired)
+    if count:
+        log.info("deleted %s expired draft(s)", count)
+    return count
 
 
 def delete_project(project):
