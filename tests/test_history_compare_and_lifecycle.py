@@ -212,6 +212,31 @@ def test_storage_use_counts_shared_files_once(make_review, team):
     assert used == review.archive.size + review.spec.size
 
 
+def test_storage_use_measures_in_the_storage_only_the_specifications(
+    make_review, team, monkeypatch
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import FileSystemStorage
+
+    from reviewer.reviews.retention import team_storage
+
+    first = make_review(archive=ContentFile(b"a" * 700, name="a.zip"))
+    others = [
+        make_review(archive=ContentFile(b"b" * n, name="b.zip"), spec=first.spec.name)
+        for n in (300, 500)
+    ]
+    measured = []
+    size = FileSystemStorage.size
+    monkeypatch.setattr(
+        FileSystemStorage, "size", lambda self, name: measured.append(name) or size(self, name)
+    )
+    used, _ = team_storage(team)
+    assert measured == [first.spec.name]
+    monkeypatch.undo()
+    reviews = [first, *others]
+    assert used == sum(r.archive.size for r in reviews) + first.spec.size
+
+
 def test_upload_over_quota_is_refused_with_one_sentence(
     client, alice, project, media_root, settings, make_review
 ):

@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from reviewer.streams.relay import get_relay
@@ -48,19 +48,21 @@ def without_expired_drafts(reviews, now=None):
 
 
 # -- storage use -------------------------------------------------------------------------
-def stored_files(reviews):
-    """Distinct stored file names of these reviews."""
-    names = set()
-    for archive, spec in reviews.values_list("archive", "spec"):
-        names.update(n for n in (archive, spec) if n)
-    return names
-
-
 def team_storage(team):
-    """(bytes used by the team's distinct stored uploads, quota in bytes). Expired drafts
-    no longer count: their files are about to be deleted."""
-    names = stored_files(without_expired_drafts(Review.objects.filter(project__team=team)))
-    used = sum(_file_size(name) for name in names)
+    """(bytes used by the team's distinct stored uploads, quota in bytes).
+
+    Expired drafts no longer count: their files are about to be deleted. Archive sizes
+    come from the rows (recorded at upload); only specifications are measured in the
+    storage, once per distinct file, since the rows do not record their size."""
+    reviews = without_expired_drafts(Review.objects.filter(project__team=team)).order_by()
+    archives = (
+        reviews.exclude(archive="")
+        .values("archive")
+        .annotate(size=Max("archive_size"))
+        .aggregate(total=Sum("size"))["total"]
+    )
+    specs = set(reviews.exclude(spec="").values_list("spec", flat=True).distinct())
+    used = (archives or 0) + sum(_file_size(name) for name in specs)
     return used, settings.TEAM_STORAGE_QUOTA_MB * 1024 * 1024
 
 
