@@ -276,3 +276,6 @@ if env_bool("SECURE_PROXY_SSL", False):
 
 INVITE_EXPIRY_DAYS = env_int("INVITE_EXPIRY_DAYS", 7)
 TEAM_STORAGE_QUOTA_MB = env_int("TEAM_STORAGE_QUOTA_MB", 2048)
+# Uploads previewed but never started stop counting against the quota after this many days
+# and are then deleted by the clean-up (`manage.py expire_drafts`, the worker's reaper).
+DRAFT_EXPIRY_DAYS = env_int("DRAFT_EXPIRY_DAYS", 7)

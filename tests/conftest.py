@@ -160,6 +160,8 @@ def make_review(project, alice, media_root):
         if isinstance(archive, str):
             review.archive.name = archive
         else:
+            # The row records what was stored, as an upload does.
+            review.archive_size = fields.get("archive_size", archive.size)
             review.archive.save("a", archive, save=False)
         if isinstance(spec, str):
             review.spec.name = spec

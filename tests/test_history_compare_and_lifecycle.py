@@ -157,6 +157,20 @@ def test_deleted_files_go_once_no_clone_refers_to_them(
     assert not any(default_storage.exists(n) for n in names)
 
 
+def test_deleting_a_review_removes_the_files_it_sent(
+    client, alice, make_review, django_capture_on_commit_callbacks
+):
+    from django.core.files.base import ContentFile
+
+    review = make_review()
+    review.sent_files.save("sent", ContentFile(b"zip of redacted text"))
+    name = review.sent_files.name
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/reviews/{review.pk}/delete", {"confirm": "delete"})
+    assert not default_storage.exists(name)
+
+
 def test_deleting_needs_confirmation_and_an_admin(client, alice, bob, make_review):
     review = make_review()
     client.force_login(bob)
@@ -196,6 +210,31 @@ def test_storage_use_counts_shared_files_once(make_review, team):
     make_review(archive=review.archive.name, spec=review.spec.name)
     used, _ = team_storage(team)
     assert used == review.archive.size + review.spec.size
+
+
+def test_storage_use_measures_in_the_storage_only_the_specifications(
+    make_review, team, monkeypatch
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import FileSystemStorage
+
+    from reviewer.reviews.retention import team_storage
+
+    first = make_review(archive=ContentFile(b"a" * 700, name="a.zip"))
+    others = [
+        make_review(archive=ContentFile(b"b" * n, name="b.zip"), spec=first.spec.name)
+        for n in (300, 500)
+    ]
+    measured = []
+    size = FileSystemStorage.size
+    monkeypatch.setattr(
+        FileSystemStorage, "size", lambda self, name: measured.append(name) or size(self, name)
+    )
+    used, _ = team_storage(team)
+    assert measured == [first.spec.name]
+    monkeypatch.undo()
+    reviews = [first, *others]
+    assert used == sum(r.archive.size for r in reviews) + first.spec.size
 
 
 def test_upload_over_quota_is_refused_with_one_sentence(

@@ -3,6 +3,7 @@ import hashlib
 from django.db import transaction
 
 from reviewer.reviews.models import Review, Status
+from reviewer.reviews.retention import live_drafts
 from reviewer.runs.lifecycle import queue_deadline
 from reviewer.runs.tasks import enqueue_review
 
@@ -37,8 +38,10 @@ def create_review(project, user, archive, spec, model_id, start=True):
 
 
 def start_review(review):
+    """Queues a draft; False when it is no longer a draft or has expired (its uploads no
+    longer count against the quota and are about to be deleted)."""
     with transaction.atomic():
-        started = Review.objects.filter(pk=review.pk, status=Status.DRAFT).update(
+        started = live_drafts(Review.objects.filter(pk=review.pk)).update(
             status=Status.QUEUED, lease_expires_at=queue_deadline()
         )
         if started:

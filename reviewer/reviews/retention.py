@@ -1,21 +1,25 @@
-"""Stored uploads: a team's storage use and quota, and deleting reviews and projects
-together with their files and stream events.
+"""Stored uploads: a team's storage use and quota, expiring drafts, and deleting reviews,
+projects and teams together with their files and stream events.
 
 Clones share the stored files of the review they were cloned from, so a file is removed
 only when no remaining review refers to it."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
 
 from reviewer.streams.relay import get_relay
 
-from .models import Review
+from .models import ACTIVE_STATUSES, Review, Status
 
 log = logging.getLogger(__name__)
+
+FILE_FIELDS = ("archive", "spec", "sent_files")
 
 
 def _file_size(name):
@@ -25,18 +29,40 @@ def _file_size(name):
         return 0
 
 
-def stored_files(reviews):
-    """Distinct stored file names of these reviews."""
-    names = set()
-    for archive, spec in reviews.values_list("archive", "spec"):
-        names.update(n for n in (archive, spec) if n)
-    return names
+# -- drafts ------------------------------------------------------------------------------
+def draft_cutoff(now=None):
+    """Drafts created before this moment have expired."""
+    return (now or timezone.now()) - timedelta(days=settings.DRAFT_EXPIRY_DAYS)
 
 
+def draft_expires_at(review):
+    return review.created_at + timedelta(days=settings.DRAFT_EXPIRY_DAYS)
+
+
+def live_drafts(reviews, now=None):
+    return reviews.filter(status=Status.DRAFT, created_at__gte=draft_cutoff(now))
+
+
+def without_expired_drafts(reviews, now=None):
+    return reviews.exclude(status=Status.DRAFT, created_at__lt=draft_cutoff(now))
+
+
+# -- storage use -------------------------------------------------------------------------
 def team_storage(team):
-    """(bytes used by the team's distinct stored uploads, quota in bytes)."""
-    names = stored_files(Review.objects.filter(project__team=team))
-    used = sum(_file_size(name) for name in names)
+    """(bytes used by the team's distinct stored uploads, quota in bytes).
+
+    Expired drafts no longer count: their files are about to be deleted. Archive sizes
+    come from the rows (recorded at upload); only specifications are measured in the
+    storage, once per distinct file, since the rows do not record their size."""
+    reviews = without_expired_drafts(Review.objects.filter(project__team=team)).order_by()
+    archives = (
+        reviews.exclude(archive="")
+        .values("archive")
+        .annotate(size=Max("archive_size"))
+        .aggregate(total=Sum("size"))["total"]
+    )
+    specs = set(reviews.exclude(spec="").values_list("spec", flat=True).distinct())
+    used = (archives or 0) + sum(_file_size(name) for name in specs)
     return used, settings.TEAM_STORAGE_QUOTA_MB * 1024 * 1024
 
 
@@ -55,7 +81,10 @@ def quota_error(team, *uploads):
 
 def _remove_unreferenced(names):
     for name in names:
-        if Review.objects.filter(Q(archive=name) | Q(spec=name)).exists():
+        referenced = Q()
+        for field in FILE_FIELDS:
+            referenced |= Q(**{field: name})
+        if Review.objects.filter(referenced).exists():
             continue
         try:
             default_storage.delete(name)
@@ -64,11 +93,13 @@ def _remove_unreferenced(names):
 
 
 def _delete_reviews(reviews):
-    reviews = list(reviews)
-    names = set()
-    for review in reviews:
-        names.update(n for n in (review.archive.name, review.spec.name) if n)
-    ids = [review.pk for review in reviews]
+    """Deletes these reviews (a queryset; call inside a transaction) and, once committed,
+    their unshared files and relay streams. Returns how many were deleted."""
+    rows = list(reviews.select_for_update(of=("self",)).values_list("pk", *FILE_FIELDS))
+    ids = [row[0] for row in rows]
+    names = {name for row in rows for name in row[1:] if name}
+    if not ids:
+        return 0
     Review.objects.filter(pk__in=ids).delete()  # stream events cascade
 
     def cleanup():
@@ -81,17 +112,39 @@ def _delete_reviews(reviews):
                 log.warning("could not delete the relay stream of review %s", review_id)
 
     transaction.on_commit(cleanup)
+    return len(ids)
 
 
 def delete_review(review):
     with transaction.atomic():
-        _delete_reviews([review])
+        _delete_reviews(Review.objects.filter(pk=review.pk))
+
+
+def delete_draft(review):
+    """Deletes the review if it is still a draft; False when it has been started since."""
+    with transaction.atomic():
+        return bool(_delete_reviews(Review.objects.filter(pk=review.pk, status=Status.DRAFT)))
+
+
+def expire_drafts(now=None):
+    """Deletes drafts older than DRAFT_EXPIRY_DAYS with their files no other review uses;
+    returns how many. Cheap when there are none, so the worker's reaper may call it often."""
+    with transaction.atomic():
+        expired = Review.objects.filter(status=Status.DRAFT, created_at__lt=draft_cutoff(now))
+        count = _delete_reviews(expired)
+    if count:
+        log.info("deleted %s expired draft(s)", count)
+    return count
 
 
 def delete_project(project):
     with transaction.atomic():
         _delete_reviews(project.reviews.all())
         project.delete()
+
+
+def team_has_running_reviews(team):
+    return Review.objects.filter(project__team=team, status__in=ACTIVE_STATUSES).exists()
 
 
 def delete_team(team):

@@ -142,10 +142,16 @@ def team_delete(request, pk):
         messages.error(request, "A personal team cannot be deleted.")
         return redirect("team", team.pk)
     if request.method == "POST":
+        from reviewer.reviews.retention import delete_team, team_has_running_reviews
+
+        # As for a project: a running review is cancelled by a person, not deleted under
+        # its worker.
+        if team_has_running_reviews(team):
+            messages.error(request, "Reviews of this team are still running; cancel them first.")
+            return render(request, "teams/delete.html", {"team": team}, status=400)
         if request.POST.get("confirm") != team.name:
             messages.error(request, "Type the team's name to confirm.")
             return render(request, "teams/delete.html", {"team": team}, status=400)
-        from reviewer.reviews.retention import delete_team
 
         name = team.name
         delete_team(team)

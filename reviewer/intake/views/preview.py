@@ -1,6 +1,7 @@
 """The preview of a draft review: what would be sent, before any money is spent."""
 
 from asgiref.sync import sync_to_async
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -8,6 +9,7 @@ from django.views.decorators.http import require_POST
 from reviewer.intake.preview import abuild_preview
 from reviewer.intake.services import start_review
 from reviewer.reviews.access import aget_review_for_user, get_review_for_user
+from reviewer.reviews.models import Status
 from reviewer.teams.models import Role
 
 
@@ -47,5 +49,7 @@ def review_preview_save(request, pk):
 @require_POST
 def review_start(request, pk):
     review = get_review_for_user(request.user, pk, Role.MEMBER)
-    start_review(review)
+    if not start_review(review) and review.status == Status.DRAFT:
+        messages.error(request, "This draft has expired; upload the files again.")
+        return redirect(review.project)
     return redirect(review)

@@ -1,5 +1,9 @@
+import math
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from reviewer.intake.forms import ProjectForm, ProjectSettingsForm, UploadForm
@@ -7,7 +11,7 @@ from reviewer.intake.services import create_review
 from reviewer.reports.views.history import history_context
 from reviewer.reviews.access import get_project_for_user
 from reviewer.reviews.models import Project
-from reviewer.reviews.retention import quota_error
+from reviewer.reviews.retention import draft_expires_at, live_drafts, quota_error
 from reviewer.runs import library_settings
 from reviewer.teams.access import personal_team, require_role, teams_for, teams_where
 from reviewer.teams.models import Role
@@ -63,14 +67,27 @@ def project_detail(request, pk):
     return _render_project(request, project, _upload_form(project))
 
 
-def _render_project(request, project, upload_form, status=200):
+def _drafts(project):
+    """The project's unexpired drafts, oldest first, each with its expiry and days left."""
+    now = timezone.now()
+    drafts = live_drafts(project.reviews.all(), now).select_related("created_by")
+    drafts = list(drafts.order_by("created_at", "pk"))
+    for draft in drafts:
+        draft.expires_at = draft_expires_at(draft)
+        draft.days_left = math.ceil((draft.expires_at - now) / timedelta(days=1))
+    return drafts
+
+
+def _render_project(request, project, upload_form, status=200, **extra):
     context = {
         "project": project,
         "upload_form": upload_form,
-        "reviews": project.reviews.select_related("created_by")[:50],
         "settings_form": ProjectSettingsForm(instance=project),
         **history_context(request, project),
     }
+    if context["can_run"]:
+        context["drafts"] = _drafts(project)
+    context.update(extra)
     return render(request, "reviews/project.html", context, status=status)
 
 
@@ -109,6 +126,4 @@ def project_settings(request, pk):
     if form.is_valid():
         form.save()
         return redirect(project)
-    context = {"project": project, "upload_form": _upload_form(project), "settings_form": form}
-    context.update(history_context(request, project))
-    return render(request, "reviews/project.html", context, status=400)
+    return _render_project(request, project, _upload_form(project), 400, settings_form=form)

@@ -15,8 +15,8 @@ from reviewer.intake.forms import RerunForm
 from reviewer.intake.services import clone_review
 from reviewer.reviews.access import get_project_for_user, get_review_for_user
 from reviewer.reviews.models import ACTIVE_STATUSES, Status
-from reviewer.reviews.retention import delete_project, delete_review, quota_error
-from reviewer.teams.access import role_flags
+from reviewer.reviews.retention import delete_draft, delete_project, delete_review, quota_error
+from reviewer.teams.access import require_role, role_flags
 from reviewer.teams.models import Role
 
 PAGE_SIZE = 20
@@ -152,7 +152,11 @@ def review_compare(request, pk):
 # -- delete ----------------------------------------------------------------------------
 @login_required
 def review_delete(request, pk):
-    review = get_review_for_user(request.user, pk, Role.ADMIN)
+    # Any member may throw a draft away (it holds uploads only, nothing run or spent);
+    # deleting history takes an admin.
+    review = get_review_for_user(request.user, pk, Role.MEMBER)
+    if review.status != Status.DRAFT:
+        require_role(request.user, review.project.team, Role.ADMIN)
     project = review.project
     if review.is_active:
         messages.error(request, "This review is still running; cancel it before deleting it.")
@@ -161,6 +165,12 @@ def review_delete(request, pk):
         if request.POST.get("confirm") != "delete":
             messages.error(request, "Confirm the deletion to delete the review.")
             return render(request, "history/delete_review.html", {"review": review}, status=400)
+        if review.status == Status.DRAFT:
+            if not delete_draft(review):
+                messages.error(request, "This draft has just been started; it was not deleted.")
+                return redirect(review)
+            messages.success(request, f"The draft of {review.archive_name} was deleted.")
+            return redirect(project)
         delete_review(review)
         messages.success(request, f"Review {pk} and its uploads were deleted.")
         return redirect(project)
