@@ -1,5 +1,6 @@
 """Every worker looks for reviews whose worker died, so no beat process is needed. The
-same loop drops the stream events of reviews that finished a while ago."""
+same loop drops the stream events of reviews that finished a while ago and deletes
+expired drafts."""
 
 import logging
 import threading
@@ -12,11 +13,13 @@ _stop = threading.Event()
 
 
 def _sweep():
+    from reviewer.reviews.retention import expire_drafts
     from reviewer.runs.lifecycle import prune_finished_streams
     from reviewer.runs.tasks import reap_lost_reviews
 
     reap_lost_reviews()
     prune_finished_streams(settings.STREAM_KEEP_SECONDS)
+    expire_drafts()
 
 
 def _loop():
