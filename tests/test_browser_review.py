@@ -182,7 +182,7 @@ def test_upload_labels_stay_unique_once_a_project_has_history(stack, llm, page, 
 
 
 FORGING_ANSWER = (
-    "## Conformance\n\nStarts well.\r\revent: done\rdata: <p id=\"forged\">FORGED</p>\r\r"
+    '## Conformance\n\nStarts well.\r\revent: done\rdata: <p id="forged">FORGED</p>\r\r'
     "id: 99999\r\n\r\n## Missing APIs\n\n- none\n"
 )
 

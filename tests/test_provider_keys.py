@@ -57,3 +57,22 @@ def test_removing_a_key_falls_back_to_the_server(client, alice, team):
     client.force_login(alice)
     client.post(f"/teams/{team.pk}/keys/openai/delete")
     assert not ProviderKey.objects.exists()
+
+
+def test_a_team_key_that_cannot_be_decrypted_fails_instead_of_using_the_servers(
+    team, settings, monkeypatch
+):
+    from reviewer import llm
+    from reviewer.reviews import secrets_box
+
+    monkeypatch.setenv("LLM_OPENAI_API_KEY", "sk-server-key")
+    stored = ProviderKey(team=team, provider="openai")
+    stored.set_key("sk-team-key")
+    stored.save()
+    settings.KEY_ENCRYPTION_SECRET = "another host's secret"
+    secrets_box._fernet.cache_clear()
+    model = library_settings.model_for("gpt-4.1")
+    with pytest.raises(llm.LLMError) as raised:
+        library_settings.endpoint_for(model, team)
+    assert "cannot be decrypted" in raised.value.message
+    assert "sk-" not in raised.value.message

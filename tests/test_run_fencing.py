@@ -112,9 +112,7 @@ def test_the_lease_comes_from_the_database_clock(make_review, monkeypatch, setti
     settings.REVIEW_LEASE_SECONDS = 30
     review = make_review(status="queued", report="")
     # This host's clock is an hour behind; the lease must not be.
-    monkeypatch.setattr(
-        "django.utils.timezone.now", lambda: time_now_real() - timedelta(hours=1)
-    )
+    monkeypatch.setattr("django.utils.timezone.now", lambda: time_now_real() - timedelta(hours=1))
     lifecycle.claim(review.pk)
     lease = Review.objects.get(pk=review.pk).lease_expires_at
     real_now = time_now_real()

@@ -63,7 +63,18 @@ def _team_key(team, provider):
     if team is None:
         return None
     stored = ProviderKey.objects.filter(team=team, provider=provider).first()
-    return stored.get_key() if stored else None
+    if stored is None:
+        return None
+    key = stored.get_key()
+    if key is None:
+        # Encrypted under another secret (a host with a different SECRET_KEY or
+        # KEY_ENCRYPTION_SECRET). Falling back to the server's key would bill the wrong
+        # account, so the review fails instead.
+        raise llm.LLMError(
+            f"The team's {provider} key cannot be decrypted on this server; an admin "
+            "should enter it again under Provider keys."
+        )
+    return key
 
 
 def review_request(packed, spec_name):
