@@ -251,7 +251,8 @@ if (EMAIL_URL or EMAIL_HOST) and "EMAIL_BACKEND" not in os.environ:
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "reviewer@localhost")
 EMAIL_TIMEOUT = 20
 
-# The cache backs login throttling; Redis when REDIS_URL is set so every process agrees.
+# The cache backs the sign-in throttles and the API's rate limit; Redis when REDIS_URL is
+# set so every process agrees.
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -264,6 +265,17 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+# Failed logins from one address over all usernames within the lockout period (0: off).
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 30)
+SIGNUPS_PER_ADDRESS_PER_HOUR = env_int("SIGNUPS_PER_ADDRESS_PER_HOUR", 10)
+PASSWORD_RESETS_PER_ADDRESS_PER_HOUR = env_int("PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", 10)
+PASSWORD_RESETS_PER_EMAIL_PER_HOUR = env_int("PASSWORD_RESETS_PER_EMAIL_PER_HOUR", 3)
+# Calls per API token per window (0: off); the window is a minute unless shortened.
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120)
+API_RATE_WINDOW_SECONDS = env_int("API_RATE_WINDOW_SECONDS", 60)
+# How many reverse proxies in front of the app append to X-Forwarded-For; the throttles
+# key on the address the outermost of them saw. 0: the connection's own address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", True)
 
 CSRF_COOKIE_HTTPONLY = True

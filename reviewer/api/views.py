@@ -2,6 +2,7 @@
 
 import functools
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,9 +19,10 @@ from reviewer.reviews.models import Project
 from reviewer.reviews.retention import quota_error
 from reviewer.teams.access import teams_for
 from reviewer.teams.models import Role
-from reviewer.teams.tokens import new_token
+from reviewer.teams.tokens import hash_token, new_token
+from reviewer.throttle import over_limit
 
-from .auth import aauthenticate_api_request, authenticate_api_request
+from .auth import aauthenticate_api_request, authenticate_api_request, bearer_token
 from .forms import ApiTokenForm
 from .models import ApiToken
 
@@ -33,6 +35,25 @@ def _unauthorized():
     response = error("Send a valid API token as “Authorization: Bearer <token>”.", 401)
     response["WWW-Authenticate"] = 'Bearer realm="reviewer"'
     return response
+
+
+def _rate_limited(request):
+    """Counts this call against its token's limit; a 429 once the limit is spent."""
+    seconds = over_limit(
+        "api",
+        (hash_token(bearer_token(request)),),
+        settings.API_RATE_LIMIT_PER_MINUTE,
+        settings.API_RATE_WINDOW_SECONDS,
+    )
+    if not seconds:
+        return None
+    unit = "second" if seconds == 1 else "seconds"
+    response = error(f"Too many requests with this token; try again in {seconds} {unit}.", 429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+_arate_limited = sync_to_async(_rate_limited)
 
 
 def api_view(*methods):
@@ -49,6 +70,9 @@ def api_view(*methods):
             user = authenticate_api_request(request)
             if user is None:
                 return _unauthorized()
+            limited = _rate_limited(request)
+            if limited:
+                return limited
             request.user = user
             try:
                 return view(request, *args, **kwargs)
@@ -185,6 +209,10 @@ async def review_events(request, pk):
     user = await aauthenticate_api_request(request)
     if user is None:
         return _unauthorized()
+    # Counted once when the stream opens; the events it carries are not calls.
+    limited = await _arate_limited(request)
+    if limited:
+        return limited
     try:
         await aget_review_for_user(user, pk)
     except Http404:

@@ -1,16 +1,24 @@
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from reviewer.security import ThrottledLoginView
+from reviewer.security import (
+    ThrottledAdminAuthenticationForm,
+    ThrottledLoginView,
+    ThrottledPasswordResetView,
+)
 
 from . import views
+
+# The admin's login page would otherwise be a way around the login throttle.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/signup/", views.signup, name="signup"),
     path(
         "accounts/password_reset/",
-        auth_views.PasswordResetView.as_view(
+        ThrottledPasswordResetView.as_view(
             subject_template_name="registration/password_reset_subject.txt",
             email_template_name="registration/password_reset_email.html",
         ),

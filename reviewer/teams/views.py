@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from reviewer.security import refused, signup_refusal
+
 from .access import (
     get_invite_for_user,
     get_membership_for_user,
@@ -44,6 +46,15 @@ def signup(request):
         raise Http404("Sign-up is closed.")
     if request.user.is_authenticated:
         return redirect(_safe_next(request))
+    refusal = signup_refusal(request) if request.method == "POST" else None
+    if refusal:
+        # Not validated: the form's "already exists" answers are what a refused client
+        # must not get.
+        seconds, sentence = refusal
+        initial = {name: request.POST.get(name, "") for name in ("username", "email")}
+        context = {"form": SignupForm(initial=initial), "next": _safe_next(request, "")}
+        response = render(request, "registration/signup.html", {**context, "refusal": sentence})
+        return refused(response, seconds)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
