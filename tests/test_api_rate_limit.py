@@ -106,12 +106,11 @@ def _open_stream(review, token):
 
 
 def test_event_stream_counts_its_opening_not_its_events(alice, make_review, settings, clock):
-    from reviewer.reviews.relay import get_relay
+    from reviewer.streams.relay import get_relay
 
     settings.API_RATE_LIMIT_PER_MINUTE = 2
-    review = make_review(report="hello")
-    for seq, kind, data in [(1, "delta", "hel"), (2, "delta", "lo"), (3, "done", "done")]:
-        get_relay().append(review.pk, seq, kind, data)
+    review = make_review(status="streaming", report="")
+    get_relay().append(review.pk, [("delta", "hel"), ("delta", "lo"), ("done", "done")])
     token = _token(alice)
     response, text = _open_stream(review, token)
     assert response.status_code == 200 and text.count("event: ") == 3
