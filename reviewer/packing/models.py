@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import PackingError
 
@@ -58,6 +59,10 @@ class PackOptions:
     # nothing is written anywhere. Counts are exact either way.
     cache_dir: str | None = None
     cache_max_entries: int = 500_000
+    # The names the user gave the files, shown in the prompt instead of the storage
+    # names (uploads are stored under random names); None = the stored file's name.
+    archive_name: str | None = None
+    spec_name: str | None = None
 
 
 @dataclass
@@ -96,12 +101,21 @@ class SpecDocument:
         return data
 
 
+class SentSpan(NamedTuple):
+    """Where a file's numbered body sits in Pack.prompt (see sent.py)."""
+
+    start: int
+    end: int
+    final_newline: bool
+
+
 @dataclass
 class IncludedFile:
     path: str
     size_bytes: int
     tokens: int
     redactions: int = 0
+    sent: SentSpan | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
