@@ -16,6 +16,7 @@ from .models import (
 )
 from .pdf import check_pdf
 from .pipeline import pack
+from .sent import read_sent_file, write_sent_files
 from .source import read_source
 from .tokens import count_tokens
 
@@ -31,5 +32,7 @@ __all__ = [
     "check_pdf",
     "count_tokens",
     "pack",
+    "read_sent_file",
     "read_source",
+    "write_sent_files",
 ]

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from .errors import PackingError
 
 MB = 1024 * 1024
 GB = 1024 * MB
@@ -55,6 +59,10 @@ class PackOptions:
     # nothing is written anywhere. Counts are exact either way.
     cache_dir: str | None = None
     cache_max_entries: int = 500_000
+    # The names the user gave the files, shown in the prompt instead of the storage
+    # names (uploads are stored under random names); None = the stored file's name.
+    archive_name: str | None = None
+    spec_name: str | None = None
 
 
 @dataclass
@@ -69,11 +77,36 @@ class Budget:
 
 @dataclass
 class SpecDocument:
+    """A checked specification. Its bytes stay on disk until a request is built: a web
+    preview needs only the page count and text, not megabytes of PDF in memory."""
+
     filename: str
-    data: bytes = field(repr=False)
     page_count: int
     text: str = field(repr=False)
     estimated_tokens: int
+    size_bytes: int
+    path: str | None = None  # None: checked from bytes, kept in memory
+    _data: bytes | None = field(default=None, repr=False)
+
+    def read_bytes(self) -> bytes:
+        """The PDF as checked; refuses a file that changed size since (never send unchecked)."""
+        if self._data is not None:
+            return self._data
+        try:
+            data = Path(self.path).read_bytes()
+        except (OSError, TypeError):
+            raise PackingError("The specification could not be read.")
+        if len(data) != self.size_bytes:
+            raise PackingError("The specification changed after it was checked.")
+        return data
+
+
+class SentSpan(NamedTuple):
+    """Where a file's numbered body sits in Pack.prompt (see sent.py)."""
+
+    start: int
+    end: int
+    final_newline: bool
 
 
 @dataclass
@@ -82,6 +115,7 @@ class IncludedFile:
     size_bytes: int
     tokens: int
     redactions: int = 0
+    sent: SentSpan | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -136,7 +170,7 @@ class Pack:
             else {
                 "filename": self.spec.filename,
                 "pages": self.spec.page_count,
-                "bytes": len(self.spec.data),
+                "bytes": self.spec.size_bytes,
                 "estimated_tokens": self.spec.estimated_tokens,
             },
             "budget": {

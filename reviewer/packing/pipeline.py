@@ -1,34 +1,36 @@
-"""pack(): archive + PDF -> the best single request that fits the model."""
+"""pack(): archive + PDF -> the best single request that fits the model.
+
+The steps, in order: check the spec and what room it leaves; read the archive;
+select files; decode, redact and count each kept file (scan.py); fit the files
+into the budget; build the Pack.
+"""
 
 from __future__ import annotations
 
 import os
 import posixpath
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from .archive import KIND_FILE, KIND_HARDLINK, KIND_SYMLINK, Member, human, read_archive
+from .archive import KIND_FILE, Member, read_archive
+from .blocks import body_span
 from .errors import PackingError
 from .models import (
-    REASON_BINARY,
-    REASON_DEFAULT,
-    REASON_HARDLINK,
-    REASON_SPECIAL,
-    REASON_SYMLINK,
-    REASON_TOO_LARGE,
+    REASON_OVER_BUDGET,
     Budget,
     ExcludedFile,
     IncludedFile,
     Pack,
     PackOptions,
-    Redaction,
+    SentSpan,
+    SpecDocument,
 )
+from .names import display_name
 from .pdf import check_pdf
-from .request import INSTRUCTIONS, Candidate, Omitted, file_block, fit
-from .secrets import redact
+from .request import INSTRUCTIONS, Candidate, Omitted, fit
+from .scan import Scanned, scan
 from .select import Selector, compile_patterns, default_ignored, matches_self_or_parent
-from .text import decode_text
 from .token_cache import TokenCache, block_key
 from .tokens import ENCODING_NAME, count_tokens
 
@@ -55,9 +57,44 @@ def pack(
 ) -> Pack:
     """Read, select, redact and lay out the repository; raises PackingError on bad input."""
     options = options or PackOptions()
-    spec = None
-    if spec_path is not None:
-        spec = check_pdf(spec_path, budget.pdf_max_pages, budget.pdf_max_bytes)
+    spec = _check_spec(spec_path, budget, options)
+    room = _room(budget, options, spec)
+    prefix, by_path = _read_repository(archive_path, options)
+    selector = _selector(by_path, options)
+    cache = (
+        TokenCache.open(options.cache_dir, options.cache_max_entries) if options.cache_dir else None
+    )
+    try:
+        scanned = scan(by_path, selector, options, cache)
+        title = _title(prefix, archive_path, options)
+        return _fit_pack(title, spec, scanned, room, _cached_counter(cache))
+    finally:
+        if cache is not None:
+            cache.close()  # writes the new counts
+
+
+@dataclass
+class _Room:
+    """How the model's context is shared out; ``budget_tokens`` is what the code gets."""
+
+    context_tokens: int
+    max_output_tokens: int
+    spec_tokens: int
+    margin_tokens: int
+    budget_tokens: int
+
+
+def _check_spec(
+    spec_path: str | os.PathLike | None, budget: Budget, options: PackOptions
+) -> SpecDocument | None:
+    if spec_path is None:
+        return None
+    return check_pdf(
+        spec_path, budget.pdf_max_pages, budget.pdf_max_bytes, filename=options.spec_name
+    )
+
+
+def _room(budget: Budget, options: PackOptions, spec: SpecDocument | None) -> _Room:
     spec_tokens = spec.estimated_tokens if spec else 0
     margin_tokens = int(budget.context_tokens * options.margin)
     budget_tokens = budget.context_tokens - budget.max_output_tokens - spec_tokens - margin_tokens
@@ -68,7 +105,15 @@ def pack(
                 "for the code in this model's context."
             )
         raise PackingError("This model's context leaves no room for the code.")
+    return _Room(
+        budget.context_tokens, budget.max_output_tokens, spec_tokens, margin_tokens, budget_tokens
+    )
 
+
+def _read_repository(
+    archive_path: str | os.PathLike, options: PackOptions
+) -> tuple[str, dict[str, Member]]:
+    """The common top folder ('' if none) and the members by path below it."""
     force = compile_patterns(options.force_includes)
 
     def want(raw_path: str) -> bool:
@@ -91,14 +136,16 @@ def pack(
         if prefix:
             m.path = m.path[len(prefix) + 1 :]
         by_path[m.path] = m  # a later duplicate wins, as when tar extracts
-    del members
+    return prefix, by_path
 
+
+def _selector(by_path: dict[str, Member], options: PackOptions) -> Selector:
     gitignores = {
         posixpath.dirname(p): m.data.decode("utf-8", "replace")
         for p, m in by_path.items()
         if posixpath.basename(p) == ".gitignore" and m.kind == KIND_FILE and m.data is not None
     }
-    selector = Selector(
+    return Selector(
         list(by_path),
         gitignores,
         options.extra_ignores,
@@ -106,135 +153,66 @@ def pack(
         use_defaults=options.default_ignores,
     )
 
-    excluded: list[ExcludedFile] = []
-    dir_counts: dict[tuple[str, str], list] = {}
-    candidates: list[Candidate] = []
-    redactions: list[Redaction] = []
-    # Token counting is the single largest cost (~6M tokens for a 20 MB repository):
-    # counts of blocks seen before come from the cache; the others are counted on
-    # worker threads (tiktoken releases the GIL) while this thread decodes and scans.
-    cache = (
-        TokenCache.open(options.cache_dir, options.cache_max_entries) if options.cache_dir else None
-    )
-    try:
-        pool = ThreadPoolExecutor(options.count_threads) if options.count_threads > 1 else None
-        counting: list[tuple[Candidate, bytes | None, Future[int]]] = []
-        try:
-            for path in sorted(by_path):
-                m = by_path[path]
-                if m.kind != KIND_FILE:
-                    reason = {KIND_SYMLINK: REASON_SYMLINK, KIND_HARDLINK: REASON_HARDLINK}.get(
-                        m.kind, REASON_SPECIAL
-                    )
-                    detail = f"points to {m.link_target}" if m.link_target else ""
-                    excluded.append(ExcludedFile(path, reason, detail))
-                    continue
-                dec = selector.decide(path)
-                if dec.ignored:
-                    if dec.via_dir:
-                        entry = dir_counts.get((dec.via_dir, dec.reason))
-                        if entry is None:
-                            dir_counts[(dec.via_dir, dec.reason)] = [1, dec.detail]
-                        else:
-                            entry[0] += 1
-                    else:
-                        excluded.append(ExcludedFile(path, dec.reason, dec.detail))
-                    m.data = None
-                    continue
-                if m.too_large:
-                    excluded.append(
-                        ExcludedFile(
-                            path, REASON_TOO_LARGE, f"larger than {human(options.max_file_bytes)}"
-                        )
-                    )
-                    continue
-                if m.data is None:
-                    # Skipped while reading by a built-in rule the selector did not repeat.
-                    excluded.append(ExcludedFile(path, REASON_DEFAULT))
-                    continue
-                text = decode_text(m.data)
-                size = len(m.data)
-                m.data = None  # the text is all we keep from here on
-                if text is None:
-                    excluded.append(ExcludedFile(path, REASON_BINARY))
-                    continue
-                text, found = redact(text)
-                for line, kind in found:
-                    redactions.append(Redaction(path, line, kind))
-                block = file_block(path, text)
-                del text
-                cand = Candidate(path, size, block, len(found))
-                candidates.append(cand)
-                key = None
-                if cache is not None:
-                    key = block_key(ENCODING_NAME, block)
-                    cached = cache.get(key, len(block))
-                    if cached is not None:
-                        cand.tokens = cached
-                        continue
-                if pool is not None:
-                    # Counted in Rust (GIL released) while this thread reads the next files.
-                    counting.append((cand, key, pool.submit(count_tokens, block)))
-                else:
-                    cand.tokens = count_tokens(block)
-                    if key is not None:
-                        cache.put(key, cand.tokens)
-            by_path.clear()
-            for cand, key, fut in counting:
-                cand.tokens = fut.result()
-                if key is not None:
-                    cache.put(key, cand.tokens)
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
-        for (d, reason), (count, detail) in dir_counts.items():
-            files = f"{count} file{'s' if count != 1 else ''}"
-            excluded.append(
-                ExcludedFile(d + "/", reason, f"{files}; {detail}" if detail else files)
-            )
-        excluded.sort(key=lambda e: e.path)
 
-        title = prefix or Path(os.fspath(archive_path)).name
-        spec_note = (
-            f"The specification is the attached PDF `{spec.filename}` ({spec.page_count} pages).\n"
-            if spec
-            else "No specification was provided: review the code on its own merits.\n"
+def _title(prefix: str, archive_path: str | os.PathLike, options: PackOptions) -> str:
+    """The repository's top folder, else the archive's name as the user gave it."""
+    if options.archive_name is None:  # a caller that knows no other name
+        return display_name(prefix or Path(archive_path).name, "repository")
+    return display_name(prefix or options.archive_name, "repository")
+
+
+def _spec_note(spec: SpecDocument | None) -> str:
+    if spec is None:
+        return "No specification was provided: review the code on its own merits.\n"
+    name = display_name(spec.filename, "specification.pdf")
+    return f"The specification is the attached PDF `{name}` ({spec.page_count} pages).\n"
+
+
+def _fit_pack(
+    title: str,
+    spec: SpecDocument | None,
+    scanned: Scanned,
+    room: _Room,
+    count: Callable[[str], int],
+) -> Pack:
+    kept, listed, prompt, prompt_tokens = fit(
+        title,
+        scanned.candidates,
+        [Omitted(e.path, e.reason, e.detail) for e in scanned.excluded],
+        _spec_note(spec),
+        room.budget_tokens,
+        count=count,
+    )
+    if not kept:
+        raise PackingError(
+            "No file of the repository fits this model's context once the specification "
+            "and the answer are reserved."
         )
-        kept, listed, prompt, prompt_tokens = fit(
-            title,
-            candidates,
-            [Omitted(e.path, e.reason, e.detail) for e in excluded],
-            spec_note,
-            budget_tokens,
-            count=_cached_counter(cache),
-        )
-        if not kept:
-            raise PackingError(
-                "No file of the repository fits this model's context once the specification "
-                "and the answer are reserved."
-            )
-        kept_paths = {c.path for c in kept}
-        over = [
-            ExcludedFile(o.path, o.reason, o.detail) for o in listed if o.reason == "over budget"
-        ]
-        excluded = sorted(excluded + over, key=lambda e: e.path)
-        return Pack(
-            instructions=INSTRUCTIONS,
-            prompt=prompt,
-            spec=spec,
-            included=[IncludedFile(c.path, c.size_bytes, c.tokens, c.redactions) for c in kept],
-            excluded=excluded,
-            redactions=[r for r in redactions if r.path in kept_paths],
-            prompt_tokens=prompt_tokens,
-            spec_tokens=spec_tokens,
-            budget_tokens=budget_tokens,
-            context_tokens=budget.context_tokens,
-            max_output_tokens=budget.max_output_tokens,
-            margin_tokens=margin_tokens,
-        )
-    finally:
-        if cache is not None:
-            cache.close()  # writes the new counts
+    kept_paths = {c.path for c in kept}
+    over = [
+        ExcludedFile(o.path, o.reason, o.detail) for o in listed if o.reason == REASON_OVER_BUDGET
+    ]
+    return Pack(
+        instructions=INSTRUCTIONS,
+        prompt=prompt,
+        spec=spec,
+        included=[_included(c) for c in kept],
+        excluded=sorted(scanned.excluded + over, key=lambda e: e.path),
+        redactions=[r for r in scanned.redactions if r.path in kept_paths],
+        prompt_tokens=prompt_tokens,
+        spec_tokens=room.spec_tokens,
+        budget_tokens=room.budget_tokens,
+        context_tokens=room.context_tokens,
+        max_output_tokens=room.max_output_tokens,
+        margin_tokens=room.margin_tokens,
+    )
+
+
+def _included(c: Candidate) -> IncludedFile:
+    # Only where the file sits in the prompt is kept, not a second copy of its text.
+    start, end = body_span(c.path, c.block)
+    sent = SentSpan(c.offset + start, c.offset + end, c.final_newline)
+    return IncludedFile(c.path, c.size_bytes, c.tokens, c.redactions, sent=sent)
 
 
 def _cached_counter(cache: TokenCache | None) -> Callable[[str], int]:

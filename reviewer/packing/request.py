@@ -19,7 +19,6 @@ Each dropped file is named in the prompt and in the summary as "over budget".
 
 from __future__ import annotations
 
-import operator
 import posixpath
 import re
 from collections.abc import Callable
@@ -101,48 +100,6 @@ def drop_tier(path: str) -> int:
     return 3
 
 
-_PREFIXES: list[str] = []
-
-
-def numbered(text: str) -> str:
-    """Each line prefixed with its 1-based number so the model can cite path:line.
-
-    Unpadded ("7| x", not "  7| x"): padding costs a whitespace token on most lines,
-    ~0.6 token per line, for no gain to the model.
-    """
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if len(_PREFIXES) < len(lines):  # built once, reused: a third of the layout time
-        _PREFIXES.extend(f"{i}| " for i in range(len(_PREFIXES) + 1, len(lines) + 1))
-    return "\n".join(map(operator.add, _PREFIXES, lines))
-
-
-def file_block(path: str, text: str) -> str:
-    # Every content line starts with a number, so no line can close the fence early.
-    lang = _lang(path)
-    body = numbered(text) if text else "(empty file)"
-    # Ends with a blank line: the next piece starts with '#' after "\n\n", a point
-    # where o200k's pre-tokenizer always splits, so piece counts add up exactly.
-    return f"### {path}\n```{lang}\n{body}\n```\n\n"
-
-
-_LANGS = {
-    ".py": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
-    ".ts": "typescript", ".tsx": "tsx", ".jsx": "jsx", ".go": "go", ".rs": "rust",
-    ".java": "java", ".kt": "kotlin", ".rb": "ruby", ".php": "php", ".c": "c", ".h": "c",
-    ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp", ".cs": "csharp", ".swift": "swift",
-    ".sh": "bash", ".sql": "sql", ".html": "html", ".css": "css", ".scss": "scss",
-    ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".md": "markdown",
-    ".xml": "xml", ".vue": "vue", ".svelte": "svelte", ".scala": "scala", ".ex": "elixir",
-    ".exs": "elixir", ".dart": "dart", ".lua": "lua", ".r": "r", ".pl": "perl",
-}  # fmt: skip
-
-
-def _lang(path: str) -> str:
-    return _LANGS.get(posixpath.splitext(path)[1].lower(), "")
-
-
 @dataclass
 class Candidate:
     path: str
@@ -150,6 +107,8 @@ class Candidate:
     block: str
     redactions: int
     tokens: int = -1  # -1: not counted yet
+    final_newline: bool = False  # the layout drops it; sent.py puts it back
+    offset: int = -1  # where the block starts in the prompt, once fit() kept it
 
 
 @dataclass
@@ -299,6 +258,10 @@ def fit(
     # One join, one copy: with a single emoji anywhere the prompt is stored at
     # 4 bytes per character, so each extra concatenation costs ~4x the repo.
     prompt = "".join([head, *(c.block for c in kept), tail])
+    offset = len(head)
+    for c in kept:
+        c.offset = offset
+        offset += len(c.block)
     return kept, listed, prompt, exact
 
 

@@ -83,7 +83,7 @@ def review_request(packed, spec_name):
         instructions=packed.instructions,
         prompt=packed.prompt,
         spec_filename=spec_name,
-        spec_pdf=packed.spec.data if packed.spec else None,
+        spec_pdf=packed.spec.read_bytes() if packed.spec else None,  # read only to send
         spec_text=packed.spec.text if packed.spec else None,
         estimated_prompt_tokens=packed.prompt_tokens + packed.spec_tokens,
         spec_pages=packed.spec.page_count if packed.spec else None,

@@ -47,8 +47,11 @@ def big_budget() -> Budget:
     return Budget(context_tokens=1_000_000, max_output_tokens=32_000)
 
 
-def make_text_pdf(page_texts: list[str]) -> bytes:
-    """A small valid PDF whose pages carry real text (Helvetica), written by hand."""
+def make_text_pdf(page_texts: list[str], padding: int = 0) -> bytes:
+    """A small valid PDF whose pages carry real text (Helvetica), written by hand.
+
+    ``padding`` bytes go into a stream object no page refers to: a big file that a
+    reader following the cross-reference table never needs to load."""
     objs: list[bytes] = []
     n_pages = len(page_texts)
     # 1: catalog, 2: pages, 3: font, then per page: page object + content stream.
@@ -68,6 +71,8 @@ def make_text_pdf(page_texts: list[str]) -> bytes:
             f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
         )
         objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    if padding:
+        objs.append(b"<< /Length %d >>\nstream\n" % padding + b"x" * padding + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for num, body in enumerate(objs, 1):

@@ -12,6 +12,7 @@ import pytest
 
 from reviewer.packing import Budget, PackOptions, count_tokens, pack
 from reviewer.packing import pipeline as pipeline_mod
+from reviewer.packing import scan as scan_mod
 from reviewer.packing.token_cache import FILENAME, TokenCache, block_key
 
 from .conftest import make_tar
@@ -52,6 +53,8 @@ def _block_counts(monkeypatch) -> list[int]:
         seen.append(len(text))
         return real(text)
 
+    # Blocks are counted while scanning; the prompt's head and tail while fitting.
+    monkeypatch.setattr(scan_mod, "count_tokens", spy)
     monkeypatch.setattr(pipeline_mod, "count_tokens", spy)
     return seen
 
