@@ -140,6 +140,8 @@ MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 # Token counts of file blocks already seen (preview then worker, re-reviews); exact
 # either way. An empty value switches the cache off.
 PACK_CACHE_DIR = os.environ.get("PACK_CACHE_DIR", str(VAR_DIR / "cache" / "tokens")) or None
+# Preview packs running at once in one web process (each takes a CPU core for seconds).
+PREVIEW_CONCURRENCY = max(1, env_int("PREVIEW_CONCURRENCY", 2))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

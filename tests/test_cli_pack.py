@@ -55,3 +55,30 @@ def test_pack_exits_2_for_a_zip_slip_archive(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "../../etc/evil.sh" in err and err.count(".") >= 1
     assert not (tmp_path.parent.parent / "etc" / "evil.sh").exists()
+
+
+def test_a_second_pack_of_the_same_archive_counts_nothing_again(
+    inputs, settings, monkeypatch, capsys
+):
+    from pathlib import Path
+
+    from reviewer.packing import pipeline
+    from reviewer.packing.token_cache import FILENAME
+
+    archive, spec = inputs
+    counted = []
+
+    def counting(text):
+        counted.append(text)
+        return real_count(text)
+
+    real_count = pipeline.count_tokens
+    monkeypatch.setattr(pipeline, "count_tokens", counting)
+    call_command("pack", str(archive), spec=str(spec), model="gpt-4.1")
+    first = capsys.readouterr().out
+    assert counted, "the first pack counts its blocks"
+    assert (Path(settings.PACK_CACHE_DIR) / FILENAME).is_file()  # the worker's cache
+    counted.clear()
+    call_command("pack", str(archive), spec=str(spec), model="gpt-4.1")
+    assert counted == []
+    assert capsys.readouterr().out == first

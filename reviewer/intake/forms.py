@@ -77,3 +77,51 @@ class UploadForm(forms.Form):
         if head != b"%PDF-":
             raise forms.ValidationError("The specification is not a PDF.")
         return spec
+
+
+PATTERNS_MAX_CHARS = 100_000
+
+
+class PackChoicesForm(forms.Form):
+    """The model and patterns typed on a draft's preview. A field the request leaves out
+    means "as saved" (the draft's model, the project's patterns); an empty one means none."""
+
+    model = forms.ChoiceField(label="Model", required=False)
+    ignore_patterns = forms.CharField(
+        label="Extra ignore patterns", required=False, strip=False, max_length=PATTERNS_MAX_CHARS
+    )
+    include_patterns = forms.CharField(
+        label="Force-include patterns", required=False, strip=False, max_length=PATTERNS_MAX_CHARS
+    )
+
+    def __init__(self, data, review):
+        from reviewer.runs import library_settings
+
+        super().__init__(data)
+        self.review = review
+        choices = library_settings.model_choices()
+        if review.model not in dict(choices):
+            # The draft's own model stays selectable even if the catalogue dropped it.
+            choices.append((review.model, review.model))
+        self.fields["model"].choices = choices
+
+    def first_error(self):
+        for name, errors in self.errors.items():
+            label = self.fields[name].label if name in self.fields else "Request"
+            return f"{label}: {' '.join(errors)}"
+        return ""
+
+    def snapshot(self):
+        from reviewer.runs import library_settings
+
+        data = self.cleaned_data
+
+        def typed(name):
+            return data[name] if name in self.data else None
+
+        return library_settings.snapshot_for(
+            self.review.project,
+            data["model"] or self.review.model,
+            typed("ignore_patterns"),
+            typed("include_patterns"),
+        )

@@ -1,45 +1,148 @@
-"""What a review would send, computed in the web process before any money is spent."""
+"""What a review would send, computed in the web process before any money is spent.
+
+Packing takes seconds of CPU, and every keystroke on the preview asks for a new one, so
+the web process guards itself: at most PREVIEW_CONCURRENCY packs run at a time, the
+last few results are kept (the same archive, model and patterns give the same preview),
+and a request still waiting for a slot gives up when a newer one for the same review
+and user has arrived (only the newest is shown anyway)."""
 
 import asyncio
-from dataclasses import dataclass, replace
+import itertools
+import json
+import threading
+import weakref
+from collections import Counter, OrderedDict
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from reviewer import llm
 from reviewer.packing import PackingError, pack
 from reviewer.runs import library_settings
 
+CACHE_SIZE = 16
+
 
 @dataclass
 class Preview:
-    packed: object = None
+    # Only what the page shows, so that cached previews stay small (no prompt, no PDF).
+    summary: dict | None = None
+    included: list = field(default_factory=list)
     error: str = ""
     model: object = None
     estimated_cost: object = None
     used_percent: float = 0.0
-
-    @property
-    def over_budget(self):
-        return bool(self.packed) and any(e.reason == "over budget" for e in self.packed.excluded)
+    over_budget: bool = False
 
 
-async def abuild_preview(review, ignore_patterns=None, include_patterns=None):
-    # Packing a large archive takes seconds of CPU. Under ASGI every sync view and the
-    # async ORM share one thread, so it runs on a thread of its own, touching no database.
-    model, options = await sync_to_async(_inputs)(review, ignore_patterns, include_patterns)
-    return await asyncio.to_thread(
-        _pack_preview, review.archive.path, review.spec.path, model, options
+class Superseded(Exception):
+    """A newer preview request for the same review arrived while this one waited."""
+
+
+# -- at most N packs at a time --------------------------------------------------------
+_slots = weakref.WeakKeyDictionary()  # event loop -> (size, asyncio.Semaphore)
+
+
+def _slot():
+    # asyncio primitives belong to one event loop; a process under uvicorn has one.
+    loop = asyncio.get_running_loop()
+    size = max(1, int(settings.PREVIEW_CONCURRENCY))
+    held = _slots.get(loop)
+    if held is None or held[0] != size:
+        held = (size, asyncio.Semaphore(size))
+        _slots[loop] = held
+    return held[1]
+
+
+# -- the last few previews --------------------------------------------------------------
+_cache = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cache_key(review, model, options):
+    # Everything the result depends on: the archive's content, the stored spec (uploads
+    # are never rewritten under their name), the model's limits and prices, the options.
+    return (
+        review.archive_sha256 or review.archive.name,
+        review.spec.name,
+        model,
+        json.dumps(asdict(options), sort_keys=True, default=str),
     )
 
 
-def _inputs(review, ignore_patterns, include_patterns):
-    model = library_settings.model_for(review.model)
-    options = library_settings.pack_options_for(review.project)
-    if ignore_patterns is not None:
-        options = replace(options, extra_ignores=library_settings.patterns(ignore_patterns))
-    if include_patterns is not None:
-        options = replace(options, force_includes=library_settings.patterns(include_patterns))
-    return model, options
+def _cached(key):
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    return None
+
+
+def _remember(key, preview):
+    with _cache_lock:
+        _cache[key] = preview
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def clear_cache():
+    with _cache_lock:
+        _cache.clear()
+
+
+# -- the newest request wins -------------------------------------------------------------
+_numbers = itertools.count(1)
+_newest = {}
+_waiting = Counter()
+_newest_lock = threading.Lock()
+
+
+@contextmanager
+def newest_request(key):
+    """Registers a request under `key`; yields a function telling whether a newer one
+    has arrived since. Entries live only while requests for the key are in flight."""
+    with _newest_lock:
+        number = next(_numbers)
+        _newest[key] = number
+        _waiting[key] += 1
+    try:
+        yield lambda: _newest.get(key) != number
+    finally:
+        with _newest_lock:
+            _waiting[key] -= 1
+            if not _waiting[key]:
+                del _waiting[key]
+                del _newest[key]
+
+
+async def abuild_preview(review, snapshot, superseded=None):
+    """The preview of `review` packed as `snapshot` says (library_settings.snapshot_for).
+    Raises Superseded if `superseded()` is true once a slot is free."""
+    model, options = await sync_to_async(_inputs)(snapshot)
+    key = _cache_key(review, model, options)
+    found = _cached(key)
+    if found is not None:
+        return found
+    async with _slot():
+        if superseded is not None and superseded():
+            raise Superseded
+        # An identical request may have filled the cache while this one waited.
+        found = _cached(key)
+        if found is None:
+            # Off the event loop and off the shared sync thread; no database in there.
+            found = await asyncio.to_thread(
+                _pack_preview, review.archive.path, review.spec.path, model, options
+            )
+            _remember(key, found)
+    return found
+
+
+def _inputs(snapshot):
+    model = library_settings.model_for(snapshot["model"])
+    return model, library_settings.options_from_snapshot(snapshot)
 
 
 def _pack_preview(archive_path, spec_path, model, options):
@@ -50,8 +153,10 @@ def _pack_preview(archive_path, spec_path, model, options):
     input_tokens = packed.prompt_tokens + packed.spec_tokens
     usable = max(1, model.context_tokens - model.max_output_tokens)
     return Preview(
-        packed=packed,
+        summary=packed.summary(),
+        included=packed.included,
         model=model,
         estimated_cost=llm.estimate_cost(model, input_tokens, model.max_output_tokens),
         used_percent=min(100.0, 100.0 * input_tokens / usable),
+        over_budget=any(e.reason == "over budget" for e in packed.excluded),
     )

@@ -1,9 +1,13 @@
+"""Every way to create or start a review goes through here, so that each started review
+carries the snapshot of what it packs with (`Review.pack_options`)."""
+
 import hashlib
 
 from django.db import transaction
 
 from reviewer.reviews.models import Review, Status
 from reviewer.reviews.retention import live_drafts
+from reviewer.runs import library_settings
 from reviewer.runs.lifecycle import queue_deadline
 from reviewer.runs.tasks import enqueue_review
 
@@ -17,7 +21,8 @@ def _sha256(uploaded):
 
 
 def create_review(project, user, archive, spec, model_id, start=True):
-    """Stores the uploads and, when `start`, queues the run once the row is committed."""
+    """Stores the uploads and, when `start`, queues the run once the row is committed,
+    packing with the project's saved patterns. A draft gets its snapshot when started."""
     with transaction.atomic():
         review = Review.objects.create(
             project=project,
@@ -29,6 +34,7 @@ def create_review(project, user, archive, spec, model_id, start=True):
             spec=spec,
             spec_name=spec.name[:255],
             model=model_id,
+            pack_options=library_settings.snapshot_for(project, model_id) if start else {},
             status=Status.QUEUED if start else Status.DRAFT,
             lease_expires_at=queue_deadline() if start else None,
         )
@@ -37,12 +43,18 @@ def create_review(project, user, archive, spec, model_id, start=True):
     return review
 
 
-def start_review(review):
-    """Queues a draft; False when it is no longer a draft or has expired (its uploads no
-    longer count against the quota and are about to be deleted)."""
+def start_review(review, snapshot=None):
+    """Queues a draft with `snapshot` (see library_settings.snapshot_for; by default the
+    draft's model and the project's patterns). False when it is no longer a draft or has
+    expired (its uploads no longer count against the quota and are about to be deleted)."""
+    if snapshot is None:
+        snapshot = library_settings.snapshot_for(review.project, review.model)
     with transaction.atomic():
         started = live_drafts(Review.objects.filter(pk=review.pk)).update(
-            status=Status.QUEUED, lease_expires_at=queue_deadline()
+            status=Status.QUEUED,
+            lease_expires_at=queue_deadline(),
+            model=snapshot["model"],
+            pack_options=snapshot,
         )
         if started:
             enqueue_review(review.pk)
@@ -50,7 +62,9 @@ def start_review(review):
 
 
 def clone_review(review, user, archive=None):
-    """A new queued review with the same inputs (and optionally a new archive)."""
+    """A new queued review with the same inputs, packed as the original was (its
+    snapshot), optionally with a new archive."""
+    snapshot = library_settings.snapshot_of(review)
     with transaction.atomic():
         clone = Review.objects.create(
             project=review.project,
@@ -62,7 +76,8 @@ def clone_review(review, user, archive=None):
             spec=review.spec.name,
             spec_name=review.spec_name,
             spec_pages=review.spec_pages,
-            model=review.model,
+            model=snapshot["model"],
+            pack_options=snapshot,
             status=Status.QUEUED,
             lease_expires_at=queue_deadline(),
         )

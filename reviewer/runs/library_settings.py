@@ -103,13 +103,56 @@ def patterns(text):
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def pack_options_for(project):
+def pack_options(ignores=(), includes=()):
+    """The server's limits and token-count cache, with these patterns."""
     return PackOptions(
         max_upload_bytes=settings.MAX_UPLOAD_BYTES,
-        extra_ignores=patterns(project.ignore_patterns),
-        force_includes=patterns(project.include_patterns),
+        extra_ignores=list(ignores),
+        force_includes=list(includes),
         cache_dir=settings.PACK_CACHE_DIR,
     )
+
+
+def pack_options_for(project):
+    return pack_options(patterns(project.ignore_patterns), patterns(project.include_patterns))
+
+
+def snapshot_for(project, model_id, ignore_text=None, include_text=None):
+    """What a review packs with, as stored in `Review.pack_options`: the model and the
+    patterns typed for it (None: the project's saved ones). The server's limits are not
+    part of it: a re-run obeys the limits in force when it runs."""
+    ignores = project.ignore_patterns if ignore_text is None else ignore_text
+    includes = project.include_patterns if include_text is None else include_text
+    return {
+        "model": model_id,
+        "ignore_patterns": patterns(ignores),
+        "include_patterns": patterns(includes),
+    }
+
+
+def snapshot_of(review):
+    """The review's snapshot; rows from before snapshots get the project's patterns."""
+    stored = review.pack_options
+    if not stored:
+        return snapshot_for(review.project, review.model)
+    return {
+        "model": stored.get("model") or review.model,
+        "ignore_patterns": [str(p) for p in stored.get("ignore_patterns", [])],
+        "include_patterns": [str(p) for p in stored.get("include_patterns", [])],
+    }
+
+
+def options_from_snapshot(snapshot):
+    return pack_options(snapshot["ignore_patterns"], snapshot["include_patterns"])
+
+
+def pack_options_for_review(review):
+    """The PackOptions a review's run packs with: those of its snapshot."""
+    return options_from_snapshot(snapshot_of(review))
+
+
+def model_id_for_review(review):
+    return snapshot_of(review)["model"]
 
 
 def client_settings():

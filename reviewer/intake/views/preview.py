@@ -1,37 +1,72 @@
-"""The preview of a draft review: what would be sent, before any money is spent."""
+"""The preview of a review: what would be sent (a draft, with the model and patterns
+typed on the page), or what was sent (a started review, from its snapshot)."""
+
+from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from reviewer.intake.preview import abuild_preview
+from reviewer.intake.forms import PackChoicesForm
+from reviewer.intake.preview import Preview, Superseded, abuild_preview, newest_request
 from reviewer.intake.services import start_review
 from reviewer.reviews.access import aget_review_for_user, get_review_for_user
 from reviewer.reviews.models import Status
+from reviewer.runs import library_settings
+from reviewer.teams.access import role_flags
 from reviewer.teams.models import Role
+
+
+def _page_inputs(request, user, review):
+    """The snapshot to preview, the form (drafts only) and the user's role flags."""
+    flags = role_flags(user, review.project.team)
+    if review.status != Status.DRAFT:
+        return library_settings.snapshot_of(review), None, flags
+    form = PackChoicesForm(request.GET, review=review)
+    if not form.is_valid():
+        return None, form, flags
+    return form.snapshot(), form, flags
 
 
 @login_required
 async def review_preview(request, pk):
     user = await request.auser()
     review = await aget_review_for_user(user, pk)
-    project = review.project
-    # Patterns typed into the preview form apply at once, before they are saved.
-    ignores = request.GET.get("ignore_patterns")
-    includes = request.GET.get("include_patterns")
-    preview = await abuild_preview(review, ignores, includes)
+    snapshot, form, flags = await sync_to_async(_page_inputs)(request, user, review)
+    editable = form is not None
+    invalid = editable and snapshot is None
+    if invalid:
+        preview = Preview(error=form.first_error())
+        snapshot = library_settings.snapshot_for(review.project, review.model)
+    elif editable and request.htmx:
+        # Typing re-packs: a request overtaken while it waited for a slot is dropped.
+        with newest_request((review.pk, user.pk)) as superseded:
+            try:
+                preview = await abuild_preview(review, snapshot, superseded)
+            except Superseded:
+                return HttpResponse(status=204, headers={"HX-Reswap": "none"})
+    else:
+        preview = await abuild_preview(review, snapshot)
     context = {
         "review": review,
-        "project": project,
+        "project": review.project,
         "preview": preview,
-        "summary": preview.packed.summary() if preview.packed else None,
-        "ignore_patterns": project.ignore_patterns if ignores is None else ignores,
-        "include_patterns": project.include_patterns if includes is None else includes,
+        "summary": preview.summary,
+        "editable": editable,
+        "model_choices": form.fields["model"].choices if editable else [],
+        "snapshot": snapshot,
+        "ignore_patterns": "\n".join(snapshot["ignore_patterns"]),
+        "include_patterns": "\n".join(snapshot["include_patterns"]),
+        **flags,
     }
     template = "reviews/_preview_body.html" if request.htmx else "reviews/preview.html"
-    return await sync_to_async(render)(request, template, context)
+    # htmx swaps only successful answers; the fragment carries the error sentence.
+    status = 400 if invalid and not request.htmx else 200
+    return await sync_to_async(render)(request, template, context, status=status)
 
 
 @login_required
@@ -42,14 +77,24 @@ def review_preview_save(request, pk):
     project.ignore_patterns = request.POST.get("ignore_patterns", "")
     project.include_patterns = request.POST.get("include_patterns", "")
     project.save(update_fields=["ignore_patterns", "include_patterns"])
-    return redirect("review_preview", review.pk)
+    url = reverse("review_preview", args=[review.pk])
+    model = request.POST.get("model")
+    if model and model != review.model:
+        # The model chosen on the page is not saved; it stays chosen.
+        url += "?" + urlencode({"model": model})
+    return redirect(url)
 
 
 @login_required
 @require_POST
 def review_start(request, pk):
+    """Starts a draft with the model and patterns the preview showed."""
     review = get_review_for_user(request.user, pk, Role.MEMBER)
-    if not start_review(review) and review.status == Status.DRAFT:
+    form = PackChoicesForm(request.POST, review=review)
+    if not form.is_valid():
+        messages.error(request, form.first_error())
+        return redirect("review_preview", review.pk)
+    if not start_review(review, form.snapshot()) and review.status == Status.DRAFT:
         messages.error(request, "This draft has expired; upload the files again.")
         return redirect(review.project)
     return redirect(review)

@@ -18,7 +18,7 @@ async def review_source(request, pk, path):
     if path not in review.pack_summary.get("included_paths", []):
         # Only what the model was sent: nothing excluded, ignored or outside the archive.
         raise Http404("That file was not part of this review.")
-    options = await sync_to_async(library_settings.pack_options_for)(review.project)
+    options = await sync_to_async(library_settings.pack_options_for_review)(review)
     try:
         # Reading a large archive takes a while; it must not hold the shared sync thread.
         text = await asyncio.to_thread(read_source, review.archive.path, path, options)

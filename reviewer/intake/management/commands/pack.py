@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from reviewer import llm
-from reviewer.packing import PackingError, PackOptions, pack
+from reviewer.packing import PackingError, pack
 from reviewer.runs import library_settings
 
 
@@ -48,7 +48,8 @@ class Command(BaseCommand):
                 Path(options["archive"]),
                 Path(options["spec"]) if options["spec"] else None,
                 library_settings.budget_for(model),
-                PackOptions(extra_ignores=options["ignore"]),
+                # The worker's limits and token-count cache (PACK_CACHE_DIR).
+                library_settings.pack_options(ignores=options["ignore"]),
             )
             body = llm.build_body(
                 model,
