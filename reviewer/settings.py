@@ -144,6 +144,9 @@ PACK_CACHE_DIR = os.environ.get("PACK_CACHE_DIR", str(VAR_DIR / "cache" / "token
 PREVIEW_CONCURRENCY = max(1, env_int("PREVIEW_CONCURRENCY", 2))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Uploads spooled to disk, and the worker's temporary files, stay under VAR_DIR.
+FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
+os.makedirs(FILE_UPLOAD_TEMP_DIR, exist_ok=True)
 
 # Security headers and cookies.
 SESSION_COOKIE_HTTPONLY = True

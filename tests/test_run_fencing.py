@@ -16,7 +16,7 @@ from reviewer.runs import lifecycle
 from reviewer.runs.keeper import Keeper
 from reviewer.streams.relay import DELTA, DatabaseRelay, FenceLost, RedisRelay, text_so_far
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
+REDIS_URL = "redis://127.0.0.1:6379/15"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

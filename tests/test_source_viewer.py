@@ -69,3 +69,20 @@ def test_review_page_links_citations(client, alice, review):
     client.force_login(alice)
     page = client.get(f"/reviews/{review.pk}/").content.decode()
     assert f'href="/reviews/{review.pk}/source/app/api.py#L1"' in page
+
+
+def test_viewer_reads_the_stored_copy_of_what_was_sent_not_the_archive(client, alice, review):
+    import io
+
+    from reviewer.packing import Budget, pack, write_sent_files
+
+    packed = pack(review.archive.path, None, Budget(context_tokens=200_000))
+    sent = io.BytesIO()
+    write_sent_files(packed, sent)
+    review.sent_files.save("sent", ContentFile(sent.getvalue()), save=True)
+    # The viewer must not need the archive any more: one member of the copy is enough.
+    review.archive.storage.delete(review.archive.name)
+    client.force_login(alice)
+    page = client.get(f"/reviews/{review.pk}/source/app/views.py").content.decode()
+    assert '<tr id="L2">' in page and "[REDACTED:github_token]" in page
+    assert "ghp_abcdef" not in page

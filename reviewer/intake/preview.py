@@ -122,6 +122,7 @@ async def abuild_preview(review, snapshot, superseded=None):
     """The preview of `review` packed as `snapshot` says (library_settings.snapshot_for).
     Raises Superseded if `superseded()` is true once a slot is free."""
     model, options = await sync_to_async(_inputs)(snapshot)
+    options = library_settings.with_upload_names(options, review)
     key = _cache_key(review, model, options)
     found = _cached(key)
     if found is not None:

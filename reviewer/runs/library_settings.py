@@ -147,8 +147,15 @@ def options_from_snapshot(snapshot):
 
 
 def pack_options_for_review(review):
-    """The PackOptions a review's run packs with: those of its snapshot."""
-    return options_from_snapshot(snapshot_of(review))
+    """The PackOptions a review's run packs with: those of its snapshot, and the names the
+    user gave the files (never the storage names) for the prompt."""
+    return with_upload_names(options_from_snapshot(snapshot_of(review)), review)
+
+
+def with_upload_names(options, review):
+    return dataclasses.replace(
+        options, archive_name=review.archive_name, spec_name=review.spec_name
+    )
 
 
 def model_id_for_review(review):

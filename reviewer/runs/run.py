@@ -7,15 +7,18 @@ is refused, the run stops at once and writes nothing more: the review is someone
 """
 
 import logging
+import tempfile
 import threading
 import time
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db.models.functions import Now
 
 from reviewer import llm
-from reviewer.packing import PackingError, pack
+from reviewer.packing import PackingError, pack, write_sent_files
 from reviewer.reviews.models import Review, Status
 from reviewer.runs import library_settings
 from reviewer.runs.keeper import Keeper
@@ -56,13 +59,13 @@ class ReviewRun:
 
     def _run(self):
         self._set_status(Status.PACKING, "reading the archive")
-        model = library_settings.model_for(self.review.model)
+        model = library_settings.model_for(library_settings.model_id_for_review(self.review))
         try:
             packed = pack(
                 self.review.archive.path,
                 self.review.spec.path,
                 library_settings.budget_for(model),
-                library_settings.pack_options_for(self.review.project),
+                library_settings.pack_options_for_review(self.review),
             )
         except PackingError as exc:
             self._finish(Status.FAILED, error=str(exc))
@@ -71,6 +74,7 @@ class ReviewRun:
         # The report links `path:line` citations to files the model was sent.
         summary["included_paths"] = [f.path for f in packed.included]
         self._update(
+            sent_files=self._store_sent_files(packed),
             pack_summary=summary,
             spec_pages=packed.spec.page_count if packed.spec else None,
             estimated_cost_usd=llm.estimate_cost(
@@ -136,6 +140,14 @@ class ReviewRun:
             completion_tokens=completion_tokens,
             cost_usd=cost,
         )
+
+    def _store_sent_files(self, packed):
+        """The redacted text of every file sent, so the source viewer reads one member
+        instead of decompressing the archive per click."""
+        with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as sent:
+            write_sent_files(packed, sent)
+            sent.seek(0)
+            return default_storage.save("sent/files.zip", File(sent))
 
     # -- fenced writes ---------------------------------------------------------------
     def _check_owner(self):

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
-from reviewer.packing import PackingError, read_source
+from reviewer.packing import PackingError, read_sent_file, read_source
 from reviewer.reviews.access import aget_review_for_user
 from reviewer.runs import library_settings
 
@@ -18,10 +18,14 @@ async def review_source(request, pk, path):
     if path not in review.pack_summary.get("included_paths", []):
         # Only what the model was sent: nothing excluded, ignored or outside the archive.
         raise Http404("That file was not part of this review.")
-    options = await sync_to_async(library_settings.pack_options_for_review)(review)
     try:
-        # Reading a large archive takes a while; it must not hold the shared sync thread.
-        text = await asyncio.to_thread(read_source, review.archive.path, path, options)
+        if review.sent_files:
+            # The redacted copy the worker stored: one member, read through the zip's index.
+            text = await asyncio.to_thread(read_sent_file, review.sent_files.path, path)
+        else:
+            # Reviews from before that copy: read the archive, off the shared sync thread.
+            options = await sync_to_async(library_settings.pack_options_for_review)(review)
+            text = await asyncio.to_thread(read_source, review.archive.path, path, options)
     except (PackingError, OSError):
         text = None
     if text is None:
