@@ -39,6 +39,7 @@ SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/12
 test: $(VENV)/.installed-test $(RUN_VENV)/.installed
 	E2E_RUNTIME_PYTHON=$(abspath $(RUN_VENV))/bin/python $(PY) -m pytest $(PYTEST_ARGS)
 	DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) \
+	  SECRET_KEY=services-profile-test-key \
 	  $(PY) -m pytest -m "not e2e" --ignore=tests/packing --ignore=tests/llm -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test

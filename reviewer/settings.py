@@ -24,6 +24,16 @@ VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# The services profile may run on several hosts; the embedded one is one checkout.
+SERVICES_PROFILE = bool(os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"))
+if not SECRET_KEY and not DEBUG and SERVICES_PROFILE:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY when DATABASE_URL or REDIS_URL is set: a key generated on each host"
+        " differs between hosts, so teams' provider keys stored by one host could not be"
+        " decrypted by another (and sessions would not carry over)."
+    )
 if not SECRET_KEY:
     # A stable per-checkout key keeps sessions valid across restarts of `make run`.
     _key_file = VAR_DIR / "secret_key"
