@@ -24,6 +24,16 @@ VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# The services profile may run on several hosts; the embedded one is one checkout.
+SERVICES_PROFILE = bool(os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"))
+if not SECRET_KEY and not DEBUG and SERVICES_PROFILE:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY when DATABASE_URL or REDIS_URL is set: a key generated on each host"
+        " differs between hosts, so teams' provider keys stored by one host could not be"
+        " decrypted by another (and sessions would not carry over)."
+    )
 if not SECRET_KEY:
     # A stable per-checkout key keeps sessions valid across restarts of `make run`.
     _key_file = VAR_DIR / "secret_key"
@@ -174,10 +184,12 @@ else:
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        # The exchange tables; kombu's default is `control/` in the current directory.
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
         "polling_interval": 0.1,
     }
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False

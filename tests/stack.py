@@ -2,7 +2,10 @@
 real Celery worker as subprocesses, in one of the two profiles.
 
 - embedded: SQLite and the filesystem broker under a temporary var/;
-- services: a fresh PostgreSQL database and a Redis database of its own.
+- services: a fresh PostgreSQL database and a Redis database of its own, two web
+  processes and a prefork worker, all run by the python of `E2E_RUNTIME_PYTHON` when set
+  (`make test` points it at a venv built from requirements.txt alone, so that a runtime
+  dependency only the test tools bring in fails here as it would in a deployment).
 """
 
 import contextlib
@@ -20,6 +23,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery-staple"
 USERS = ("alice", "bob", "charlie")
+# Parallel runs on one Redis pick different databases.
+REDIS_DB = int(os.environ.get("E2E_REDIS_DB", 9))
+RUNTIME_PYTHON = os.environ.get("E2E_RUNTIME_PYTHON") or sys.executable
 
 
 def free_port():
@@ -66,10 +72,13 @@ class Stack:
         self.env.pop("DATABASE_URL", None)
         self.env.pop("REDIS_URL", None)
         self.database = None
+        self.python = sys.executable
         if profile == "services":
+            self.python = RUNTIME_PYTHON
             self.database = f"reviewer_e2e_{uuid.uuid4().hex[:10]}"
             self.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.database}"
-            self.env["REDIS_URL"] = f"redis://127.0.0.1:6379/{int(extra_env.get('REDIS_DB', 9))}"
+            redis_db = int(extra_env.get("REDIS_DB", REDIS_DB))
+            self.env["REDIS_URL"] = f"redis://127.0.0.1:6379/{redis_db}"
         self.server = None
         self.workers = []
         self.logs = self.base_dir / "logs"
@@ -99,7 +108,7 @@ class Stack:
 
     def manage(self, *args, check=True, timeout=120):
         return subprocess.run(
-            [sys.executable, "manage.py", *args],
+            [self.python, "manage.py", *args],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -119,9 +128,11 @@ class Stack:
 
     def start_server(self):
         log = open(self.logs / "server.log", "ab")  # noqa: SIM115
+        # Two web processes: a viewer's stream may be served by either.
+        workers = ["--workers", "2"] if self.profile == "services" else []
         self.server = subprocess.Popen(
             [
-                sys.executable,
+                self.python,
                 "-m",
                 "uvicorn",
                 "reviewer.asgi:application",
@@ -132,11 +143,13 @@ class Stack:
                 "--timeout-graceful-shutdown",
                 "1",
                 "--no-access-log",
+                *workers,
             ],
             cwd=ROOT,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         _wait_for(self._server_up, 30, "the ASGI server")
 
@@ -149,16 +162,18 @@ class Stack:
     def start_worker(self, name=None):
         name = name or f"w{len(self.workers)}@e2e"
         log = open(self.logs / f"worker-{len(self.workers)}.log", "ab")  # noqa: SIM115
+        # The services profile runs the pool of a deployment: tasks in forked children.
+        pool = ["prefork", "--concurrency", "2"] if self.profile == "services" else ["solo"]
         worker = subprocess.Popen(
             [
-                sys.executable,
+                self.python,
                 "-m",
                 "celery",
                 "-A",
                 "reviewer",
                 "worker",
                 "--pool",
-                "solo",
+                *pool,
                 "--loglevel",
                 "INFO",
                 "-n",
@@ -171,6 +186,7 @@ class Stack:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.workers.append(worker)
         _wait_for(
@@ -181,7 +197,9 @@ class Stack:
         return worker
 
     def kill_worker(self, worker):
-        worker.send_signal(signal.SIGKILL)
+        # The whole worker at once, like a lost host: with prefork the task runs in a
+        # child, which would otherwise go on streaming after its parent died.
+        os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(10)
 
     # -- talking to it ----------------------------------------------------------------
@@ -226,8 +244,10 @@ def _terminate(process):
     if process is None or process.poll() is not None:
         return
     process.terminate()
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
+    # Pool children (prefork, uvicorn's workers) are in the leader's process group; none
+    # may outlive the stack.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(5)

@@ -55,13 +55,12 @@ def test_review_command_cancel_stops_a_running_review(stack, llm, inputs):
     client = stack.client()
     create_project(client, "CLI cancel")
     import subprocess
-    import sys
 
     from tests.stack import ROOT
 
     running = subprocess.Popen(
         [
-            sys.executable,
+            stack.python,
             "manage.py",
             "review",
             inputs[0],
