@@ -76,7 +76,9 @@ def test_viewer_reads_the_stored_copy_of_what_was_sent_not_the_archive(client, a
 
     from reviewer.packing import Budget, pack, write_sent_files
 
-    packed = pack(review.archive.path, None, Budget(context_tokens=200_000, max_output_tokens=8_000))
+    packed = pack(
+        review.archive.path, None, Budget(context_tokens=200_000, max_output_tokens=8_000)
+    )
     sent = io.BytesIO()
     write_sent_files(packed, sent)
     review.sent_files.save("sent", ContentFile(sent.getvalue()), save=True)
