@@ -7,7 +7,7 @@ starts answering. Every chunk the fake model sends carries a marker ``[c0001]``;
 server notes the wall-clock time it sends each chunk, every viewer notes when the
 marker arrives, and the difference is the latency of the whole real path:
 
-    fake model -> Celery worker (llm client, RelayWriter) -> relay (database rows or
+    fake model -> Celery worker (llm client, RunWriter) -> relay (database rows or
     Redis Streams) -> hub reader in the ASGI process -> SSE view -> httpx client
 
 Everything runs on this machine and talks to 127.0.0.1 only; each run has a chunk

@@ -105,7 +105,7 @@ def request_cancel(review_id):
             finished_at=Now(),
         )
     if ended:
-        _announce_final(review_id, Status.CANCELLED, note)
+        announce_final(review_id, Status.CANCELLED, note)
         return True
     return bool(
         Review.objects.filter(pk=review_id, status__in=ACTIVE_STATUSES).update(
@@ -114,7 +114,7 @@ def request_cancel(review_id):
     )
 
 
-def _announce_final(review_id, status, note):
+def announce_final(review_id, status, note):
     """The final events of a review whose row is final already. If the relay fails here,
     viewers still learn the outcome: the stream and the page fall back to the row."""
     relay = get_relay()
@@ -175,7 +175,7 @@ def _take_over(review_id, send):
     if requeue:
         send(review_id)
     else:
-        _announce_final(review_id, Status.FAILED, WORKER_LOST)
+        announce_final(review_id, Status.FAILED, WORKER_LOST)
     return True
 
 

@@ -22,7 +22,7 @@ from reviewer.packing import PackingError, pack, write_sent_files
 from reviewer.reviews.models import Review, Status
 from reviewer.runs import library_settings
 from reviewer.runs.keeper import Keeper
-from reviewer.runs.lifecycle import fenced_update, final_events, status_events
+from reviewer.runs.lifecycle import announce_final, fenced_update, status_events
 from reviewer.runs.writer import RunWriter
 from reviewer.streams.relay import FenceLost
 
@@ -188,13 +188,8 @@ class ReviewRun:
             finished_at=Now(),
             **fields,
         )
-        # The row is final and ours: no other writer touches this review's relay now. If
-        # the relay fails here, viewers still learn the outcome from the row.
-        try:
-            self.writer.relay.append(self.review.pk, final_events(status, note or error))
-            self.writer.relay.retire(self.review.pk, settings.STREAM_KEEP_SECONDS)
-        except Exception:
-            log.exception("review %s: could not write its final events", self.review.pk)
+        # The row is final and ours: no other writer touches this review's relay now.
+        announce_final(self.review.pk, status, note or error)
 
     def _finish_quietly(self, status, *, error):
         try:
