@@ -96,12 +96,7 @@ def test_a_review_whose_done_never_reached_the_relay_ends_from_its_row(review, m
     assert [(e.kind, e.data) for e in seen] == [(DELTA, "partial"), (DONE, "failed")]
 
 
-def test_the_reader_stops_polling_once_the_review_is_done(review, monkeypatch, settings):
-    # The database relay serves the embedded profile, which runs on SQLite; on PostgreSQL
-    # this test still saw reads after `done` (cause not yet found), and the services
-    # profile polls nothing: it blocks on Redis.
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
-        pytest.skip("the database relay's polling is an embedded-profile (SQLite) concern")
+def test_the_reader_stops_polling_once_the_review_is_done(review, monkeypatch):
     from reviewer.streams.relay import DatabaseRelay
 
     reads = []
@@ -112,7 +107,8 @@ def test_the_reader_stops_polling_once_the_review_is_done(review, monkeypatch, s
             return await super().aread(review_id, after)
 
     monkeypatch.setattr("reviewer.streams.hub.get_relay", CountingRelay)
-    writer = RelayWriter(review.pk)
+    # The same relay the reader polls, whatever REDIS_URL says.
+    writer = RelayWriter(review.pk, DatabaseRelay())
     writer.append(DELTA, "a")
     writer.append(DONE, "done")
 
