@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from reviewer.reviews.models import Review
@@ -70,18 +71,19 @@ def test_saved_patterns_apply_to_the_project(client, draft, project):
     assert re.search(r"<code>docs/</code></td><td>project rule</td>", page)
 
 
-def test_preview_of_a_hostile_archive_says_what_is_wrong(client, alice, project, media_root):
-    client.force_login(alice)
-    client.post(
-        f"/projects/{project.pk}/reviews",
-        {
-            "archive": SimpleUploadedFile("evil.zip", make_zip({"../../../tmp/pwned": "x"})),
-            "spec": SimpleUploadedFile("spec.pdf", make_pdf()),
-            "preview": "1",
-        },
+@pytest.fixture
+def unpackable_draft(make_review):
+    """A draft whose archive cannot be packed: one stored before uploads were checked."""
+    return make_review(
+        status="draft",
+        archive=ContentFile(make_zip({"../../../tmp/pwned": "x"}), name="evil.zip"),
+        spec=ContentFile(make_pdf(), name="spec.pdf"),
     )
-    review = Review.objects.get()
-    page = client.get(f"/reviews/{review.pk}/preview").content.decode()
+
+
+def test_preview_of_an_unpackable_archive_says_why(client, alice, unpackable_draft):
+    client.force_login(alice)
+    page = client.get(f"/reviews/{unpackable_draft.pk}/preview").content.decode()
     assert re.search(r'<p class="error" role="alert">[^<]*\.\./\.\./\.\./tmp/pwned[^<]*</p>', page)
 
 
