@@ -81,10 +81,44 @@ def unpackable_draft(make_review):
     )
 
 
-def test_preview_of_an_unpackable_archive_says_why(client, alice, unpackable_draft):
+def test_preview_of_an_unpackable_archive_says_why_and_offers_no_start(
+    client, alice, unpackable_draft
+):
     client.force_login(alice)
     page = client.get(f"/reviews/{unpackable_draft.pk}/preview").content.decode()
     assert re.search(r'<p class="error" role="alert">[^<]*\.\./\.\./\.\./tmp/pwned[^<]*</p>', page)
+    assert "Start review" not in page
+    assert f'action="/reviews/{unpackable_draft.pk}/start"' not in page
+
+
+def test_start_refuses_an_unpackable_archive_with_the_sentence(
+    client, alice, unpackable_draft, django_capture_on_commit_callbacks
+):
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(f"/reviews/{unpackable_draft.pk}/start")
+    unpackable_draft.refresh_from_db()
+    assert response.status_code == 400 and unpackable_draft.status == "draft"
+    assert not callbacks
+    page = response.content.decode()
+    assert "The archive contains a path that escapes its folder" in page
+    assert "Start review" not in page
+
+
+def test_patterns_that_leave_nothing_to_send_take_the_start_button_away(client, draft):
+    fragment = client.get(
+        f"/reviews/{draft.pk}/preview",
+        {"ignore_patterns": "*\n"},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "No file of the repository fits" in fragment
+    assert 'id="preview-start" class="start" hx-swap-oob="true"' in fragment
+    assert "Start review" not in fragment
+    # With patterns that keep files, the same swap brings the button back.
+    fragment = client.get(
+        f"/reviews/{draft.pk}/preview", {"ignore_patterns": ""}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert 'hx-swap-oob="true"' in fragment and ">Start review</button>" in fragment
 
 
 def test_upload_rejects_a_spec_that_is_not_a_pdf(client, alice, project, media_root):

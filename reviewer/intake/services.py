@@ -6,6 +6,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from reviewer.intake.forms import UploadForm
+from reviewer.intake.preview import abuild_preview
 from reviewer.packing import PackingError, check_archive, check_pdf
 from reviewer.reviews.access import get_project_for_user
 from reviewer.reviews.models import Review, Status
@@ -145,6 +146,17 @@ def start_review(review):
         if started:
             enqueue_review(review.pk)
     return bool(started)
+
+
+async def astart_review(review):
+    """Queues a draft only if its archive and spec can still be packed as the worker
+    will pack them; returns the failed preview (its error says why) when they cannot."""
+    if review.status == Status.DRAFT:
+        preview = await abuild_preview(review)
+        if preview.error:
+            return preview
+    await sync_to_async(start_review)(review)
+    return None
 
 
 def clone_review(review, user, archive=None):

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from reviewer.intake.preview import abuild_preview
-from reviewer.intake.services import start_review
+from reviewer.intake.services import astart_review
 from reviewer.reviews.access import aget_review_for_user, get_review_for_user
 from reviewer.teams.models import Role
 
@@ -15,11 +15,16 @@ from reviewer.teams.models import Role
 async def review_preview(request, pk):
     user = await request.auser()
     review = await aget_review_for_user(user, pk)
-    project = review.project
     # Patterns typed into the preview form apply at once, before they are saved.
     ignores = request.GET.get("ignore_patterns")
     includes = request.GET.get("include_patterns")
     preview = await abuild_preview(review, ignores, includes)
+    template = "reviews/_preview_body.html" if request.htmx else "reviews/preview.html"
+    return await _render(request, template, review, preview, ignores, includes)
+
+
+async def _render(request, template, review, preview, ignores=None, includes=None, status=200):
+    project = review.project
     context = {
         "review": review,
         "project": project,
@@ -28,8 +33,7 @@ async def review_preview(request, pk):
         "ignore_patterns": project.ignore_patterns if ignores is None else ignores,
         "include_patterns": project.include_patterns if includes is None else includes,
     }
-    template = "reviews/_preview_body.html" if request.htmx else "reviews/preview.html"
-    return await sync_to_async(render)(request, template, context)
+    return await sync_to_async(render)(request, template, context, status=status)
 
 
 @login_required
@@ -45,7 +49,11 @@ def review_preview_save(request, pk):
 
 @login_required
 @require_POST
-def review_start(request, pk):
-    review = get_review_for_user(request.user, pk, Role.MEMBER)
-    start_review(review)
+async def review_start(request, pk):
+    user = await request.auser()
+    review = await aget_review_for_user(user, pk, Role.MEMBER)
+    refused = await astart_review(review)
+    if refused is not None:
+        # The preview page again, with the sentence and without the Start button.
+        return await _render(request, "reviews/preview.html", review, refused, status=400)
     return redirect(review)
