@@ -147,6 +147,7 @@ MEDIA_URL = "/media-not-served/"
 WORK_DIR = Path(os.environ.get("WORK_DIR", VAR_DIR / "work"))
 
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+MAX_SPEC_BYTES = env_int("MAX_SPEC_BYTES", 50 * 1024 * 1024)
 # Token counts of file blocks already seen (preview then worker, re-reviews); exact
 # either way. An empty value switches the cache off.
 PACK_CACHE_DIR = os.environ.get("PACK_CACHE_DIR", str(VAR_DIR / "cache" / "tokens")) or None
@@ -154,9 +155,15 @@ PACK_CACHE_DIR = os.environ.get("PACK_CACHE_DIR", str(VAR_DIR / "cache" / "token
 PREVIEW_CONCURRENCY = max(1, env_int("PREVIEW_CONCURRENCY", 2))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# Uploads spooled to disk, and the worker's temporary files, stay under VAR_DIR.
-FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")
-os.makedirs(FILE_UPLOAD_TEMP_DIR, exist_ok=True)
+# The archive and the spec stop at their limits while they arrive (reviewer/intake/
+# limits.py); anything spooled to disk stays under var/.
+FILE_UPLOAD_HANDLERS = [
+    "reviewer.intake.limits.FieldLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_TEMP_DIR = VAR_DIR / "tmp"
+FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 
 # Security headers and cookies.
 SESSION_COOKIE_HTTPONLY = True

@@ -18,7 +18,7 @@ from reviewer.reports.sharing import enable_link
 from reviewer.reviews.models import Review
 from reviewer.teams.models import Invite, Membership, Role
 from reviewer.teams.tokens import new_token
-from tests.factories import make_zip
+from tests.factories import make_pdf, make_zip
 
 pytestmark = pytest.mark.django_db
 
@@ -265,7 +265,12 @@ def ctx(alice, bob, victor, charlie, team, project, make_review, monkeypatch, se
         archive=ContentFile(make_zip(), name="shop.zip"),
         pack_summary={"included_paths": ["app/api.py"]},
     )
-    c.draft = make_review(status="draft")
+    # Real files: starting a draft packs it first.
+    c.draft = make_review(
+        status="draft",
+        archive=ContentFile(make_zip(), name="shop.zip"),
+        spec=ContentFile(make_pdf(), name="spec.pdf"),
+    )
     c.share = enable_link(c.review, alice)
     c.victor_membership = Membership.objects.get(team=team, user=victor)
     c.invite_token, token_hash = new_token()

@@ -209,3 +209,38 @@ def test_model_text_with_carriage_returns_cannot_forge_the_end_of_the_stream(
     report = page.locator("#review-report")
     expect(report.get_by_role("heading", name="Missing APIs")).to_be_visible()
     assert page.locator("#forged").count() == 0
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+def test_browser_keeps_the_chosen_files_when_the_archive_is_refused(stack, llm, page, tmp_path):
+    from tests.test_upload_validation import zip_with_a_damaged_member
+
+    llm.script(answer("## Fixed\n"))
+    log_in(page, stack)
+    page.get_by_label("Name").fill("Refused shop")
+    page.get_by_role("button", name="Create project").click()
+    project_url = page.url
+    (tmp_path / "broken.zip").write_bytes(zip_with_a_damaged_member())
+    (tmp_path / "shop.zip").write_bytes(make_zip())
+    (tmp_path / "spec.pdf").write_bytes(make_pdf())
+    archive = page.get_by_label("Repository archive")
+    spec = page.get_by_label("Specification PDF")
+    archive.set_input_files(tmp_path / "broken.zip")
+    spec.set_input_files(tmp_path / "spec.pdf")
+    errors = page.locator("#upload-errors")
+    for _ in range(2):  # a second press sends the same files again
+        with page.expect_response(lambda r: r.url.endswith("/reviews") and r.status == 200):
+            page.get_by_role("button", name="Start review").click()
+        expect(errors).to_contain_text("The archive is damaged or truncated at shop/app/api.py.")
+        assert page.url == project_url
+        assert archive.evaluate("input => input.files.length") == 1
+        assert archive.evaluate("input => input.files[0].name") == "broken.zip"
+        assert spec.evaluate("input => input.files[0].name") == "spec.pdf"
+
+    # Only the archive is chosen again; the specification chosen before goes with it.
+    archive.set_input_files(tmp_path / "shop.zip")
+    page.get_by_role("button", name="Start review").click()
+    page.wait_for_url("**/reviews/*/")
+    expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)
+    expect(page.locator("#review-report h2", has_text="Fixed")).to_be_visible()

@@ -117,7 +117,7 @@ def test_killed_worker_before_the_first_token_requeues_the_review(stack, llm):
     assert stack.review_field(review_id, "attempts") == 2
 
 
-def test_hostile_archive_fails_with_one_sentence_and_the_next_review_still_runs(
+def test_hostile_archive_is_refused_with_one_sentence_and_the_next_review_still_runs(
     stack, llm, tmp_path
 ):
     from tests.factories import make_zip
@@ -126,12 +126,12 @@ def test_hostile_archive_fails_with_one_sentence_and_the_next_review_still_runs(
     client = stack.client()
     project_id = create_project(client, "Hostile")
     escape = "../../../../tmp/reviewer-zip-slip-probe"
-    bad = review_id_of(upload(client, project_id, archive=make_zip({escape: "owned"})))
-    messages = list(read_events(client, f"/reviews/{bad}/events"))
-    assert [m.data for m in messages if m.event == "status"][-1] == "failed"
-    error = stack.review_field(bad, "error")
-    assert escape in error and error.endswith(".") and "\n" not in error
-    assert html.escape(escape) in client.get(f"/reviews/{bad}/").text
+    refused = upload(client, project_id, archive=make_zip({escape: "owned"}))
+    # Refused on the upload form itself: no review exists to fail later.
+    assert refused.status_code == 400
+    assert str(refused.url).endswith(f"/projects/{project_id}/reviews")
+    sentence = f"The archive contains a path that escapes its folder: {escape}."
+    assert html.escape(sentence) in refused.text
     assert not llm.requests, "a rejected archive must not reach the model"
     from pathlib import Path
 

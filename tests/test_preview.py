@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from reviewer.reviews.models import Review
@@ -70,19 +71,54 @@ def test_saved_patterns_apply_to_the_project(client, draft, project):
     assert re.search(r"<code>docs/</code></td><td>project rule</td>", page)
 
 
-def test_preview_of_a_hostile_archive_says_what_is_wrong(client, alice, project, media_root):
-    client.force_login(alice)
-    client.post(
-        f"/projects/{project.pk}/reviews",
-        {
-            "archive": SimpleUploadedFile("evil.zip", make_zip({"../../../tmp/pwned": "x"})),
-            "spec": SimpleUploadedFile("spec.pdf", make_pdf()),
-            "preview": "1",
-        },
+@pytest.fixture
+def unpackable_draft(make_review):
+    """A draft whose archive cannot be packed: one stored before uploads were checked."""
+    return make_review(
+        status="draft",
+        archive=ContentFile(make_zip({"../../../tmp/pwned": "x"}), name="evil.zip"),
+        spec=ContentFile(make_pdf(), name="spec.pdf"),
     )
-    review = Review.objects.get()
-    page = client.get(f"/reviews/{review.pk}/preview").content.decode()
+
+
+def test_preview_of_an_unpackable_archive_says_why_and_offers_no_start(
+    client, alice, unpackable_draft
+):
+    client.force_login(alice)
+    page = client.get(f"/reviews/{unpackable_draft.pk}/preview").content.decode()
     assert re.search(r'<p class="error" role="alert">[^<]*\.\./\.\./\.\./tmp/pwned[^<]*</p>', page)
+    assert "Start review" not in page
+    assert f'action="/reviews/{unpackable_draft.pk}/start"' not in page
+
+
+def test_start_refuses_an_unpackable_archive_with_the_sentence(
+    client, alice, unpackable_draft, django_capture_on_commit_callbacks
+):
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(f"/reviews/{unpackable_draft.pk}/start")
+    unpackable_draft.refresh_from_db()
+    assert response.status_code == 400 and unpackable_draft.status == "draft"
+    assert not callbacks
+    page = response.content.decode()
+    assert "The archive contains a path that escapes its folder" in page
+    assert "Start review" not in page
+
+
+def test_patterns_that_leave_nothing_to_send_take_the_start_button_away(client, draft):
+    fragment = client.get(
+        f"/reviews/{draft.pk}/preview",
+        {"ignore_patterns": "*\n"},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "No file of the repository fits" in fragment
+    assert 'id="preview-start" class="start" hx-swap-oob="true"' in fragment
+    assert "Start review" not in fragment
+    # With patterns that keep files, the same swap brings the button back.
+    fragment = client.get(
+        f"/reviews/{draft.pk}/preview", {"ignore_patterns": ""}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert 'hx-swap-oob="true"' in fragment and ">Start review</button>" in fragment
 
 
 def test_upload_rejects_a_spec_that_is_not_a_pdf(client, alice, project, media_root):

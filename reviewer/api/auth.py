@@ -12,6 +12,8 @@ from reviewer.teams.tokens import hash_token
 
 from .models import ApiToken
 
+UNAUTHORIZED = "Send a valid API token as “Authorization: Bearer <token>”."
+
 # last_used_at is written at most this often per token.
 _TOUCH_EVERY = timedelta(minutes=1)
 

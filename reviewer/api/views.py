@@ -2,7 +2,7 @@
 
 import functools
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,15 +14,18 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from reviewer.reviews.access import aget_review_for_user, get_project_for_user, get_review_for_user
+from reviewer.reviews.access import aget_review_for_user, get_review_for_user
 from reviewer.reviews.models import Project
-from reviewer.reviews.retention import quota_error
 from reviewer.teams.access import teams_for
-from reviewer.teams.models import Role
 from reviewer.teams.tokens import hash_token, new_token
 from reviewer.throttle import over_limit
 
-from .auth import aauthenticate_api_request, authenticate_api_request, bearer_token
+from .auth import (
+    UNAUTHORIZED,
+    aauthenticate_api_request,
+    authenticate_api_request,
+    bearer_token,
+)
 from .forms import ApiTokenForm
 from .models import ApiToken
 
@@ -32,7 +35,7 @@ def error(message, status):
 
 
 def _unauthorized():
-    response = error("Send a valid API token as “Authorization: Bearer <token>”.", 401)
+    response = error(UNAUTHORIZED, 401)
     response["WWW-Authenticate"] = 'Bearer realm="reviewer"'
     return response
 
@@ -60,13 +63,34 @@ def api_view(*methods):
     """Token authentication, allowed methods and JSON errors for one API view."""
 
     def decorate(view):
+        if iscoroutinefunction(view):
+
+            @csrf_exempt  # as below
+            @functools.wraps(view)
+            async def async_wrapper(request, *args, **kwargs):
+                refused = _wrong_method(request, methods)
+                if refused:
+                    return refused
+                user = await aauthenticate_api_request(request)
+                if user is None:
+                    return _unauthorized()
+                limited = await _arate_limited(request)
+                if limited:
+                    return limited
+                request.user = user
+                try:
+                    return await view(request, *args, **kwargs)
+                except (Http404, RequestDataTooBig) as exc:
+                    return _json_error(exc)
+
+            return async_wrapper
+
         @csrf_exempt  # token-authenticated only: a browser's cookies never authenticate here
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
-            if request.method not in methods:
-                response = error(f"Use {' or '.join(methods)} here.", 405)
-                response["Allow"] = ", ".join(methods)
-                return response
+            refused = _wrong_method(request, methods)
+            if refused:
+                return refused
             user = authenticate_api_request(request)
             if user is None:
                 return _unauthorized()
@@ -76,14 +100,26 @@ def api_view(*methods):
             request.user = user
             try:
                 return view(request, *args, **kwargs)
-            except Http404:
-                return error("No such object, or you have no access to it.", 404)
-            except RequestDataTooBig:
-                return error("The request is too large.", 413)
+            except (Http404, RequestDataTooBig) as exc:
+                return _json_error(exc)
 
         return wrapper
 
     return decorate
+
+
+def _wrong_method(request, methods):
+    if request.method in methods:
+        return None
+    response = error(f"Use {' or '.join(methods)} here.", 405)
+    response["Allow"] = ", ".join(methods)
+    return response
+
+
+def _json_error(exc):
+    if isinstance(exc, Http404):
+        return error("No such object, or you have no access to it.", 404)
+    return error("The request is too large.", 413)
 
 
 def _absolute(path):
@@ -162,29 +198,29 @@ def _form_error(form):
     return "The upload is not valid."
 
 
-@api_view("POST")
-def review_create(request, pk):
-    from reviewer.intake.services import create_review
-    from reviewer.intake.views.projects import _upload_form
+def _form_problem(form):
+    """The form's first problem as one plain sentence, and its status."""
+    too_large = any(e.code == "too_large" for errs in form.errors.as_data().values() for e in errs)
+    return _form_error(form), 413 if too_large else 400
 
-    project = get_project_for_user(request.user, pk, Role.MEMBER)
-    form = _upload_form(project, request.POST, request.FILES)
-    archive = request.FILES.get("archive")
-    if archive is not None and archive.size > settings.MAX_UPLOAD_BYTES:
-        limit = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
-        return error(f"The archive is larger than the {limit} MB limit.", 413)
+
+@api_view("POST")
+async def review_create(request, pk):
+    from reviewer.intake.services import UploadRejected, asubmit_review, bound_upload_form
+
+    user = request.user
+    project, form = await sync_to_async(
+        lambda: bound_upload_form(user, pk, request.POST, request.FILES)
+    )()
     if not form.is_valid():
-        return error(_form_error(form), 400)
-    problem = quota_error(project.team, form.cleaned_data["archive"], form.cleaned_data["spec"])
-    if problem:
-        return error(problem, 413)
-    review = create_review(
-        project,
-        request.user,
-        form.cleaned_data["archive"],
-        form.cleaned_data["spec"],
-        form.cleaned_data.get("model") or project.model or settings.LLM_MODEL,
-    )
+        return error(*_form_problem(form))
+    data = form.cleaned_data
+    try:
+        review = await asubmit_review(
+            project, user, data["archive"], data["spec"], data.get("model")
+        )
+    except UploadRejected as exc:
+        return error(exc.message, exc.status)
     body = review_json(review)
     keys = ("id", "status", "url", "events_url", "api_url")
     response = JsonResponse({key: body[key] for key in keys}, status=201)

@@ -1,6 +1,6 @@
 from django import forms
-from django.conf import settings
 
+from reviewer.intake.limits import field_limits, too_large_sentence
 from reviewer.reviews.models import Project
 
 
@@ -44,23 +44,27 @@ class ProjectSettingsForm(forms.ModelForm):
         return self.cleaned_data.get("model") or self.instance.model
 
 
-def check_archive_size(archive):
-    if archive.size > settings.MAX_UPLOAD_BYTES:
-        limit = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
-        raise forms.ValidationError(f"The archive is larger than the {limit} MB limit.")
-    return archive
+def check_size(upload, field):
+    """The limit FieldLimitUploadHandler enforced while the file arrived, as a sentence."""
+    if upload.size > field_limits()[field]:
+        raise forms.ValidationError(too_large_sentence(field), code="too_large")
+    return upload
 
 
 class RerunForm(forms.Form):
     archive = forms.FileField(label="Replacement archive")
 
     def clean_archive(self):
-        return check_archive_size(self.cleaned_data["archive"])
+        return check_size(self.cleaned_data["archive"], "archive")
 
 
 class UploadForm(forms.Form):
-    archive = forms.FileField(label="Repository archive")
-    spec = forms.FileField(label="Specification PDF")
+    archive = forms.FileField(
+        label="Repository archive", error_messages={"required": "Choose the repository archive."}
+    )
+    spec = forms.FileField(
+        label="Specification PDF", error_messages={"required": "Choose the specification PDF."}
+    )
     model = forms.ChoiceField(label="Model", required=False)
 
     def __init__(self, *args, model_choices=(), **kwargs):
@@ -68,10 +72,10 @@ class UploadForm(forms.Form):
         self.fields["model"].choices = list(model_choices)
 
     def clean_archive(self):
-        return check_archive_size(self.cleaned_data["archive"])
+        return check_size(self.cleaned_data["archive"], "archive")
 
     def clean_spec(self):
-        spec = self.cleaned_data["spec"]
+        spec = check_size(self.cleaned_data["spec"], "spec")
         head = spec.read(5)
         spec.seek(0)
         if head != b"%PDF-":

@@ -1,17 +1,116 @@
 """Every way to create or start a review goes through here, so that each started review
 carries the snapshot of what it packs with (`Review.pack_options`)."""
 
+import asyncio
 import hashlib
+from pathlib import Path
 
+from asgiref.sync import sync_to_async
 from django.db import transaction
 
+from reviewer.intake.forms import UploadForm
+from reviewer.packing import PackingError, check_archive, check_pdf
+from reviewer.reviews.access import get_project_for_user
 from reviewer.reviews.models import Review, Status
-from reviewer.reviews.retention import live_drafts
+from reviewer.reviews.retention import live_drafts, quota_error
 from reviewer.runs import library_settings
 from reviewer.runs.lifecycle import queue_deadline
 from reviewer.runs.tasks import enqueue_review
+from reviewer.teams.models import Role
 
 
+class UploadRejected(Exception):
+    """An upload refused with one plain sentence, before any Review row exists."""
+
+    def __init__(self, message, field=None, status=400):
+        super().__init__(message)
+        self.message, self.field, self.status = message, field, status
+
+
+def upload_form(project, data=None, files=None):
+    return UploadForm(
+        data,
+        files,
+        model_choices=library_settings.model_choices(),
+        initial={"model": project.model or library_settings.default_model_id()},
+    )
+
+
+def bound_upload_form(user, project_pk, data, files):
+    """The project (for a member) and its upload form, validated."""
+    project = get_project_for_user(user, project_pk, Role.MEMBER)
+    form = upload_form(project, data, files)
+    form.is_valid()
+    return project, form
+
+
+# -- what packing would refuse, checked before anything is stored ------------------------
+def upload_limits(project, model_id):
+    """The packing limits for this project and model (the catalogue is in the database)."""
+    model = library_settings.model_for(model_id)
+    return library_settings.pack_options_for(project), library_settings.budget_for(model)
+
+
+def check_uploads(archive, spec, options, budget):
+    """Reads the whole archive as packing would and opens the spec, keeping nothing.
+    `archive` and `spec` are paths or files (uploads); files are left rewound."""
+    try:
+        check_archive(_readable(archive), options)
+    except PackingError as exc:
+        raise UploadRejected(str(exc), "archive") from None
+    finally:
+        _rewind(archive)
+    try:
+        check_pdf(_pdf_source(spec), budget.pdf_max_pages, budget.pdf_max_bytes)
+    except PackingError as exc:
+        raise UploadRejected(str(exc), "spec") from None
+    finally:
+        _rewind(spec)
+
+
+def validate_uploads(project, archive, spec, model_id):
+    """Everything packing would refuse about these files when reading them, as
+    UploadRejected; run before a Review row (and so its id) exists."""
+    check_uploads(archive, spec, *upload_limits(project, model_id))
+
+
+async def avalidate_uploads(project, archive, spec, model_id):
+    limits = await sync_to_async(upload_limits)(project, model_id)
+    # Seconds of CPU for a large archive: off the one thread sync views and the ORM share.
+    await asyncio.to_thread(check_uploads, archive, spec, *limits)
+
+
+def _readable(upload):
+    if isinstance(upload, str | Path):
+        return upload
+    if hasattr(upload, "temporary_file_path"):
+        return upload.temporary_file_path()
+    return upload
+
+
+def _pdf_source(upload):
+    if isinstance(upload, str | Path):
+        return upload
+    upload.seek(0)
+    return upload.read()
+
+
+def _rewind(upload):
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+
+
+async def asubmit_review(project, user, archive, spec, model_id=None, start=True):
+    """Quota, then the files' contents, then the row: a refused upload leaves nothing."""
+    model_id = model_id or project.model or library_settings.default_model_id()
+    problem = await sync_to_async(quota_error)(project.team, archive, spec)
+    if problem:
+        raise UploadRejected(problem, status=413)
+    await avalidate_uploads(project, archive, spec, model_id)
+    return await sync_to_async(create_review)(project, user, archive, spec, model_id, start)
+
+
+# -- storing and starting ------------------------------------------------------------------
 def _sha256(uploaded):
     digest = hashlib.sha256()
     for chunk in uploaded.chunks():

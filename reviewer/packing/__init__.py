@@ -15,7 +15,7 @@ from .models import (
     SpecDocument,
 )
 from .pdf import check_pdf
-from .pipeline import pack
+from .pipeline import check_archive, pack
 from .sent import read_sent_file, write_sent_files
 from .source import read_source
 from .tokens import count_tokens
@@ -29,6 +29,7 @@ __all__ = [
     "PackingError",
     "Redaction",
     "SpecDocument",
+    "check_archive",
     "check_pdf",
     "count_tokens",
     "pack",

@@ -17,7 +17,9 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from .errors import PackingError
 from .models import MB, PackOptions
@@ -129,17 +131,26 @@ def read_archive(
     want: Callable[[str], bool],
 ) -> list[Member]:
     """All members of the archive; ``want(path)`` says whether to read a file's bytes."""
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        raise PackingError("The archive could not be read.")
-    if size > options.max_upload_bytes:
-        raise PackingError(
-            f"The archive is {human(size)}; the limit is {human(options.max_upload_bytes)}."
-        )
-    if size == 0:
-        raise PackingError("The archive is empty.")
-    with open(path, "rb") as fh:
+    return list(iter_archive(path, options, want))
+
+
+def iter_archive(
+    source: str | os.PathLike | BinaryIO,
+    options: PackOptions,
+    want: Callable[[str], bool],
+) -> Iterator[Member]:
+    """The members one at a time, so that a caller keeping nothing holds one file at most.
+
+    ``source`` is a path or a seekable binary file (an upload still in memory); a file
+    is read from its start and left open.
+    """
+    with _opened(source) as (fh, size):
+        if size > options.max_upload_bytes:
+            raise PackingError(
+                f"The archive is {human(size)}; the limit is {human(options.max_upload_bytes)}."
+            )
+        if size == 0:
+            raise PackingError("The archive is empty.")
         head = fh.read(512)
         fmt = detect_format(head)
         if not fmt:
@@ -149,12 +160,34 @@ def read_archive(
         fh.seek(0)
         limits = _Limits(options)
         if fmt == "zip":
-            members = list(_read_zip(fh, size, options, limits, want))
+            reader = _read_zip(fh, size, options, limits, want)
         else:
-            members = list(_read_tar(fh, fmt, options, limits, want))
-    if not any(m.kind == KIND_FILE for m in members):
+            reader = _read_tar(fh, fmt, options, limits, want)
+        any_file = False
+        for member in reader:
+            any_file = any_file or member.kind == KIND_FILE
+            yield member
+    if not any_file:
         raise PackingError("The archive contains no files.")
-    return members
+
+
+@contextmanager
+def _opened(source):
+    if hasattr(source, "read"):
+        try:
+            size = source.seek(0, os.SEEK_END)
+            source.seek(0)
+        except (OSError, ValueError):
+            raise PackingError("The archive could not be read.")
+        yield source, size
+        return
+    try:
+        size = os.path.getsize(source)
+        fh = open(source, "rb")  # noqa: SIM115 - closed below, after the caller is done
+    except OSError:
+        raise PackingError("The archive could not be read.")
+    with fh:
+        yield fh, size
 
 
 # ---------------------------------------------------------------- zip

@@ -12,8 +12,9 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from .archive import KIND_FILE, Member, read_archive
+from .archive import KIND_FILE, Member, iter_archive, read_archive
 from .blocks import body_span
 from .errors import PackingError
 from .models import (
@@ -47,6 +48,35 @@ def strip_common_folder(paths: list[str]) -> str:
         elif head != first:
             return ""
     return first or ""
+
+
+def _reading_rule(options: PackOptions) -> Callable[[str], bool]:
+    """Which files pack() reads the bytes of: all but those a built-in rule drops anyway."""
+    force = compile_patterns(options.force_includes)
+
+    def want(raw_path: str) -> bool:
+        # Force-includes are written relative to the repository root, which we only know
+        # at the end, so try the path both with and without its first folder.
+        if not options.default_ignores or not default_ignored(raw_path):
+            return True
+        if force is None:
+            return False
+        tail = raw_path.partition("/")[2]
+        return matches_self_or_parent(force, raw_path) or bool(
+            tail and matches_self_or_parent(force, tail)
+        )
+
+    return want
+
+
+def check_archive(
+    archive: str | os.PathLike | BinaryIO, options: PackOptions | None = None
+) -> None:
+    """Read the archive as pack() would, keeping nothing: raises the PackingError that
+    pack() would raise while reading it, without selecting, redacting or counting."""
+    options = options or PackOptions()
+    for member in iter_archive(archive, options, _reading_rule(options)):
+        member.data = None
 
 
 def pack(
@@ -114,22 +144,7 @@ def _read_repository(
     archive_path: str | os.PathLike, options: PackOptions
 ) -> tuple[str, dict[str, Member]]:
     """The common top folder ('' if none) and the members by path below it."""
-    force = compile_patterns(options.force_includes)
-
-    def want(raw_path: str) -> bool:
-        # Read bytes unless a built-in rule drops the file anyway. Force-includes are
-        # written relative to the repository root, which we only know at the end, so
-        # try the path both with and without its first folder.
-        if not options.default_ignores or not default_ignored(raw_path):
-            return True
-        if force is None:
-            return False
-        tail = raw_path.partition("/")[2]
-        return matches_self_or_parent(force, raw_path) or bool(
-            tail and matches_self_or_parent(force, tail)
-        )
-
-    members = read_archive(archive_path, options, want)
+    members = read_archive(archive_path, options, _reading_rule(options))
     prefix = strip_common_folder([m.path for m in members])
     by_path: dict[str, Member] = {}
     for m in members:

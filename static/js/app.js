@@ -27,4 +27,13 @@
       if (retry && (word === "failed" || word === "cancelled")) retry.hidden = false;
     }
   });
+
+  // An upload refused before the form was read (larger than all limits together) is
+  // answered with one plain sentence and 413; it belongs in the form's error area too.
+  document.addEventListener("htmx:responseError", function (event) {
+    var errors = document.getElementById("upload-errors");
+    var xhr = event.detail.xhr;
+    if (!errors || event.detail.elt.id !== "upload-form" || xhr.status !== 413) return;
+    errors.textContent = xhr.responseText;
+  });
 })();

@@ -15,7 +15,8 @@ from reviewer.intake.forms import PackChoicesForm
 from reviewer.intake.preview import Preview, Superseded, abuild_preview, newest_request
 from reviewer.intake.services import start_review
 from reviewer.reviews.access import aget_review_for_user, get_review_for_user
-from reviewer.reviews.models import Status
+from reviewer.reviews.models import Review, Status
+from reviewer.reviews.retention import live_drafts
 from reviewer.runs import library_settings
 from reviewer.teams.access import role_flags
 from reviewer.teams.models import Role
@@ -23,10 +24,16 @@ from reviewer.teams.models import Role
 
 def _page_inputs(request, user, review):
     """The snapshot to preview, the form (drafts only) and the user's role flags."""
-    flags = role_flags(user, review.project.team)
     if review.status != Status.DRAFT:
+        flags = role_flags(user, review.project.team)
         return library_settings.snapshot_of(review), None, flags
-    form = PackChoicesForm(request.GET, review=review)
+    return _choices(request.GET, user, review)
+
+
+def _choices(data, user, review):
+    """The snapshot typed into a draft's form (None when invalid), the form, the flags."""
+    flags = role_flags(user, review.project.team)
+    form = PackChoicesForm(data, review=review)
     if not form.is_valid():
         return None, form, flags
     return form.snapshot(), form, flags
@@ -51,6 +58,15 @@ async def review_preview(request, pk):
                 return HttpResponse(status=204, headers={"HX-Reswap": "none"})
     else:
         preview = await abuild_preview(review, snapshot)
+    template = "reviews/_preview_body.html" if request.htmx else "reviews/preview.html"
+    # htmx swaps only successful answers; the fragment carries the error sentence.
+    status = 400 if invalid and not request.htmx else 200
+    return await _render(request, template, (review, preview, snapshot, form, flags), status)
+
+
+async def _render(request, template, page, status=200):
+    review, preview, snapshot, form, flags = page
+    editable = form is not None
     context = {
         "review": review,
         "project": review.project,
@@ -63,9 +79,6 @@ async def review_preview(request, pk):
         "include_patterns": "\n".join(snapshot["include_patterns"]),
         **flags,
     }
-    template = "reviews/_preview_body.html" if request.htmx else "reviews/preview.html"
-    # htmx swaps only successful answers; the fragment carries the error sentence.
-    status = 400 if invalid and not request.htmx else 200
     return await sync_to_async(render)(request, template, context, status=status)
 
 
@@ -87,14 +100,33 @@ def review_preview_save(request, pk):
 
 @login_required
 @require_POST
-def review_start(request, pk):
-    """Starts a draft with the model and patterns the preview showed."""
-    review = get_review_for_user(request.user, pk, Role.MEMBER)
-    form = PackChoicesForm(request.POST, review=review)
-    if not form.is_valid():
-        messages.error(request, form.first_error())
+async def review_start(request, pk):
+    """Starts a draft with the model and patterns the preview showed, only if the
+    archive and spec can be packed with them."""
+    user = await request.auser()
+    review = await aget_review_for_user(user, pk, Role.MEMBER)
+    snapshot, form, flags = await sync_to_async(_choices)(request.POST, user, review)
+    if snapshot is None:
+        await sync_to_async(messages.error)(request, form.first_error())
         return redirect("review_preview", review.pk)
-    if not start_review(review, form.snapshot()) and review.status == Status.DRAFT:
-        messages.error(request, "This draft has expired; upload the files again.")
-        return redirect(review.project)
+    if review.status == Status.DRAFT and not await _is_live_draft(review):
+        return await _expired(request, review)
+    if review.status == Status.DRAFT:
+        preview = await abuild_preview(review, snapshot)
+        if preview.error:
+            # The preview page again, with the sentence and without the Start button.
+            page = (review, preview, snapshot, form, flags)
+            return await _render(request, "reviews/preview.html", page, status=400)
+    started = await sync_to_async(start_review)(review, snapshot)
+    if not started and review.status == Status.DRAFT:
+        return await _expired(request, review)
     return redirect(review)
+
+
+async def _is_live_draft(review):
+    return await live_drafts(Review.objects.filter(pk=review.pk)).aexists()
+
+
+async def _expired(request, review):
+    await sync_to_async(messages.error)(request, "This draft has expired; upload the files again.")
+    return redirect(review.project)

@@ -1,17 +1,25 @@
 import math
 from datetime import timedelta
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from reviewer.intake.forms import ProjectForm, ProjectSettingsForm, UploadForm
-from reviewer.intake.services import create_review
+from reviewer.intake.forms import ProjectForm, ProjectSettingsForm
+from reviewer.intake.services import (
+    UploadRejected,
+    asubmit_review,
+    bound_upload_form,
+    upload_form,
+)
 from reviewer.reports.views.history import history_context
 from reviewer.reviews.access import get_project_for_user
 from reviewer.reviews.models import Project
-from reviewer.reviews.retention import draft_expires_at, live_drafts, quota_error
+from reviewer.reviews.retention import draft_expires_at, live_drafts
 from reviewer.runs import library_settings
 from reviewer.teams.access import personal_team, require_role, teams_for, teams_where
 from reviewer.teams.models import Role
@@ -52,19 +60,10 @@ def project_create(request):
     return redirect(project)
 
 
-def _upload_form(project, data=None, files=None):
-    return UploadForm(
-        data,
-        files,
-        model_choices=library_settings.model_choices(),
-        initial={"model": project.model or library_settings.default_model_id()},
-    )
-
-
 @login_required
 def project_detail(request, pk):
     project = get_project_for_user(request.user, pk)
-    return _render_project(request, project, _upload_form(project))
+    return _render_project(request, project, upload_form(project))
 
 
 def _drafts(project):
@@ -78,10 +77,10 @@ def _drafts(project):
     return drafts
 
 
-def _render_project(request, project, upload_form, status=200, **extra):
+def _render_project(request, project, form, status=200, **extra):
     context = {
         "project": project,
-        "upload_form": upload_form,
+        "upload_form": form,
         "settings_form": ProjectSettingsForm(instance=project),
         **history_context(request, project),
     }
@@ -91,31 +90,39 @@ def _render_project(request, project, upload_form, status=200, **extra):
     return render(request, "reviews/project.html", context, status=status)
 
 
+def _upload_refused(request, project, form, status):
+    if request.htmx:
+        # Only the form's error area is replaced, so the chosen files stay chosen; htmx
+        # swaps successful answers only, hence 200.
+        return render(request, "reviews/_upload_errors.html", {"upload_form": form})
+    return _render_project(request, project, form, status=status)
+
+
 @login_required
 @require_POST
-def review_create(request, pk):
-    project = get_project_for_user(request.user, pk, Role.MEMBER)
-    form = _upload_form(project, request.POST, request.FILES)
-    if not form.is_valid():
-        return _render_project(request, project, form, status=400)
-    problem = quota_error(project.team, form.cleaned_data["archive"], form.cleaned_data["spec"])
-    if problem:
-        form.add_error(None, problem)
-        return _render_project(request, project, form, status=413)
-    model_id = (
-        form.cleaned_data.get("model") or project.model or library_settings.default_model_id()
-    )
-    review = create_review(
-        project,
-        request.user,
-        form.cleaned_data["archive"],
-        form.cleaned_data["spec"],
-        model_id,
-        start="preview" not in request.POST,
-    )
-    if "preview" in request.POST:
-        return redirect("review_preview", review.pk)
-    return redirect(review)
+async def review_create(request, pk):
+    user = await request.auser()
+    # request.POST/FILES may still have to parse (and write out) the body: not on the loop.
+    project, form = await sync_to_async(
+        lambda: bound_upload_form(user, pk, request.POST, request.FILES)
+    )()
+    status = 400
+    if form.is_valid():
+        preview = "preview" in request.POST
+        data = form.cleaned_data
+        try:
+            review = await asubmit_review(
+                project, user, data["archive"], data["spec"], data.get("model"), start=not preview
+            )
+        except UploadRejected as exc:
+            form.add_error(exc.field, exc.message)
+            status = exc.status
+        else:
+            target = review.get_absolute_url()
+            if preview:
+                target = reverse("review_preview", args=[review.pk])
+            return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+    return await sync_to_async(_upload_refused)(request, project, form, status)
 
 
 @login_required
@@ -126,4 +133,4 @@ def project_settings(request, pk):
     if form.is_valid():
         form.save()
         return redirect(project)
-    return _render_project(request, project, _upload_form(project), 400, settings_form=form)
+    return _render_project(request, project, upload_form(project), 400, settings_form=form)

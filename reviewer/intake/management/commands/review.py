@@ -10,8 +10,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from reviewer.intake.services import create_review
-from reviewer.packing import PackingError, check_pdf
+from reviewer.intake.services import UploadRejected, create_review, validate_uploads
 from reviewer.reviews.models import ACTIVE_STATUSES, FINAL_STATUSES, Project, Review, Status
 from reviewer.runs import library_settings
 from reviewer.runs.lifecycle import request_cancel
@@ -37,11 +36,13 @@ class Command(BaseCommand):
             raise CommandError("Give an ARCHIVE, --spec PDF and --project NAME (or --cancel ID).")
         project = self._project(options["project"])
         archive_path, spec_path = Path(options["archive"]), Path(options["spec"])
+        model_id = options["model"] or project.model or library_settings.default_model_id()
         try:
-            check_pdf(spec_path)
+            # Refused files leave no review behind, as on the upload form.
+            validate_uploads(project, archive_path, spec_path, model_id)
             archive, spec = archive_path.open("rb"), spec_path.open("rb")
-        except (PackingError, OSError) as exc:
-            self.stderr.write(str(exc) if isinstance(exc, PackingError) else exc.strerror)
+        except (UploadRejected, OSError) as exc:
+            self.stderr.write(str(exc) if isinstance(exc, UploadRejected) else exc.strerror)
             sys.exit(2)
         with archive, spec:
             review = create_review(
@@ -49,7 +50,7 @@ class Command(BaseCommand):
                 None,
                 File(archive, name=archive_path.name),
                 File(spec, name=spec_path.name),
-                options["model"] or project.model or library_settings.default_model_id(),
+                model_id,
             )
         self.stderr.write(f"review {review.pk}: {settings.SITE_URL}{review.get_absolute_url()}")
         self._follow(review.pk, options["timeout"], quiet=options["json"])
