@@ -56,11 +56,9 @@ def _rate_limited(request):
     return response
 
 
-_arate_limited = sync_to_async(_rate_limited)
-
-
 def api_view(*methods):
-    """Token authentication, allowed methods and JSON errors for one API view."""
+    """Token authentication, allowed methods, the token's rate limit and JSON errors for
+    one API view, sync or async."""
 
     def decorate(view):
         if iscoroutinefunction(view):
@@ -68,15 +66,10 @@ def api_view(*methods):
             @csrf_exempt  # as below
             @functools.wraps(view)
             async def async_wrapper(request, *args, **kwargs):
-                refused = _wrong_method(request, methods)
+                user = await aauthenticate_api_request(request)
+                refused = await sync_to_async(_refusal)(request, methods, user)
                 if refused:
                     return refused
-                user = await aauthenticate_api_request(request)
-                if user is None:
-                    return _unauthorized()
-                limited = await _arate_limited(request)
-                if limited:
-                    return limited
                 request.user = user
                 try:
                     return await view(request, *args, **kwargs)
@@ -88,15 +81,10 @@ def api_view(*methods):
         @csrf_exempt  # token-authenticated only: a browser's cookies never authenticate here
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
-            refused = _wrong_method(request, methods)
+            user = authenticate_api_request(request)
+            refused = _refusal(request, methods, user)
             if refused:
                 return refused
-            user = authenticate_api_request(request)
-            if user is None:
-                return _unauthorized()
-            limited = _rate_limited(request)
-            if limited:
-                return limited
             request.user = user
             try:
                 return view(request, *args, **kwargs)
@@ -106,6 +94,14 @@ def api_view(*methods):
         return wrapper
 
     return decorate
+
+
+def _refusal(request, methods, user):
+    """The answer for a call that may not go on (wrong method, no valid token, over the
+    token's limit), or None."""
+    return _wrong_method(request, methods) or (
+        _unauthorized() if user is None else _rate_limited(request)
+    )
 
 
 def _wrong_method(request, methods):
@@ -233,32 +229,19 @@ def review_detail(request, pk):
     return JsonResponse(review_json(get_review_for_user(request.user, pk)))
 
 
-@csrf_exempt
+@api_view("GET")
 async def review_events(request, pk):
-    """The page's SSE stream, authenticated by the bearer token instead of the session."""
+    """The page's SSE stream, authenticated by the bearer token instead of the session;
+    counted against the token's limit once, when it opens."""
     from reviewer.streams import views as stream
 
-    if request.method != "GET":
-        response = error("Use GET here.", 405)
-        response["Allow"] = "GET"
-        return response
-    user = await aauthenticate_api_request(request)
-    if user is None:
-        return _unauthorized()
-    # Counted once when the stream opens; the events it carries are not calls.
-    limited = await _arate_limited(request)
-    if limited:
-        return limited
-    try:
-        await aget_review_for_user(user, pk)
-    except Http404:
-        return error("No such object, or you have no access to it.", 404)
+    user = request.user
+    await aget_review_for_user(user, pk)
 
     async def auser():
         return user
 
     # The stream view reads the user from the request; here that is the token's user.
-    request.user = user
     request.auser = auser
     return await stream.review_events(request, pk)
 
