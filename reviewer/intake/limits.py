@@ -116,12 +116,13 @@ class UploadLimits:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        view = _upload_view(scope)
+        # Pages, streams and static files go straight through, unresolved.
+        view = _upload_view(scope) if scope.get("method") not in BODYLESS_METHODS else None
         if view is None:
             return await self.app(scope, receive, send)
         api = view in API_VIEWS
         headers = _headers(scope)
-        if scope["method"] not in BODYLESS_METHODS and not _has_credentials(headers):
+        if not _has_credentials(headers):
             return await _send(send, *_anonymous(scope, api))
         limit = body_limit()
         declared = headers.get(b"content-length", b"")
