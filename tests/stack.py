@@ -25,6 +25,14 @@ PASSWORD = "correct-horse-battery-staple"
 USERS = ("alice", "bob", "charlie")
 # Parallel runs on one Redis pick different databases.
 REDIS_DB = int(os.environ.get("E2E_REDIS_DB", 9))
+# Parallel checkouts on one machine can each point the tests at their own Redis server.
+REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", 6379))
+
+
+def redis_url(db):
+    return f"redis://127.0.0.1:{REDIS_PORT}/{db}"
+
+
 RUNTIME_PYTHON = os.environ.get("E2E_RUNTIME_PYTHON") or sys.executable
 
 
@@ -78,7 +86,7 @@ class Stack:
             self.database = f"reviewer_e2e_{uuid.uuid4().hex[:10]}"
             self.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.database}"
             redis_db = int(extra_env.get("REDIS_DB", REDIS_DB))
-            self.env["REDIS_URL"] = f"redis://127.0.0.1:6379/{redis_db}"
+            self.env["REDIS_URL"] = redis_url(redis_db)
         self.server = None
         self.workers = []
         self.logs = self.base_dir / "logs"

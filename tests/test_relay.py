@@ -10,8 +10,9 @@ from reviewer.streams.relay import (
     RelayWriter,
     text_so_far,
 )
+from tests.stack import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_url(14)
 
 
 @pytest.fixture(params=["database", "redis"])

@@ -15,8 +15,9 @@ from reviewer.runs import keeper as keeper_module
 from reviewer.runs import lifecycle
 from reviewer.runs.keeper import Keeper
 from reviewer.streams.relay import DELTA, DatabaseRelay, FenceLost, RedisRelay, text_so_far
+from tests.stack import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_url(15)
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

@@ -185,7 +185,7 @@ def _worker(url, prefix, attempts, barrier, results):
     results.put(done)
 
 
-@pytest.mark.skipif(not _redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+@pytest.mark.skipif(not _redis_up(), reason=f"Redis is not running at {REDIS_URL}")
 def test_two_processes_sharing_a_redis_rate_limit_never_exceed_it():
     prefix = f"test:llm:{uuid.uuid4().hex}:"
     ctx = multiprocessing.get_context("spawn")

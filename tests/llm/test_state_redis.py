@@ -6,8 +6,9 @@ import pytest
 
 from reviewer.llm import RedisState, SharedState
 from tests.llm.state_contract import SharedStateContract
+from tests.stack import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_url(15)
 
 
 def _redis_up() -> bool:
@@ -19,7 +20,7 @@ def _redis_up() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(not _redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+pytestmark = pytest.mark.skipif(not _redis_up(), reason=f"Redis is not running at {REDIS_URL}")
 
 
 class TestRedisState(SharedStateContract):
