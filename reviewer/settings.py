@@ -212,6 +212,15 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LLM_BASE_URL = os.environ.get("LLM_BASE_URL", "https://api.openai.com/v1")
 LLM_API_KEY = os.environ.get("LLM_API_KEY", "")
 LLM_MODEL = os.environ.get("LLM_MODEL", "gpt-4.1")
+# One gateway (LiteLLM, OpenRouter, a company proxy) in front of every provider: every
+# model then goes to LLM_BASE_URL with LLM_API_KEY, under the gateway's model names
+# ("catalogue-id=gateway-name" pairs, comma-separated; otherwise the catalogue's
+# gateway_model, otherwise the catalogue id).
+LLM_GATEWAY = env_bool("LLM_GATEWAY", False)
+LLM_GATEWAY_MODELS = {
+    name.strip(): gateway.strip()
+    for name, gateway in (p.split("=", 1) for p in env_list("LLM_GATEWAY_MODELS") if "=" in p)
+}
 LLM_CATALOGUE_FILE = os.environ.get("LLM_CATALOGUE_FILE", "")
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 4)
 LLM_CONNECT_TIMEOUT = env_int("LLM_CONNECT_TIMEOUT", 10)

@@ -31,7 +31,7 @@ class ProjectSettingsForm(forms.ModelForm):
         from reviewer.runs import library_settings
 
         super().__init__(*args, **kwargs)
-        choices = library_settings.model_choices()
+        choices = library_settings.model_choices(self.instance.team)
         current = self.instance.model
         if current and current not in dict(choices):
             # A model id the catalogue no longer lists stays selectable until changed.
@@ -103,7 +103,7 @@ class PackChoicesForm(forms.Form):
 
         super().__init__(data)
         self.review = review
-        choices = library_settings.model_choices()
+        choices = library_settings.model_choices(review.project.team)
         if review.model not in dict(choices):
             # The draft's own model stays selectable even if the catalogue dropped it.
             choices.append((review.model, review.model))

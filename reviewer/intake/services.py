@@ -13,7 +13,7 @@ from reviewer.packing import PackingError, check_archive, check_pdf
 from reviewer.reviews.access import get_project_for_user
 from reviewer.reviews.models import Review, Status
 from reviewer.reviews.retention import live_drafts, quota_error
-from reviewer.runs import library_settings
+from reviewer.runs import endpoints, library_settings
 from reviewer.runs.lifecycle import queue_deadline
 from reviewer.runs.tasks import enqueue_review
 from reviewer.teams.models import Role
@@ -22,16 +22,26 @@ from reviewer.teams.models import Role
 class UploadRejected(Exception):
     """An upload refused with one plain sentence, before any Review row exists."""
 
-    def __init__(self, message, field=None, status=400):
+    def __init__(self, message, field=None, status=400, html=None):
         super().__init__(message)
         self.message, self.field, self.status = message, field, status
+        # The same sentence for pages, with its link (None: the message as text).
+        self.html = html
+
+
+def check_key(team, model_id):
+    """UploadRejected when no key reaches the model's provider: a review that cannot
+    run is never queued."""
+    needed = endpoints.key_needed(library_settings.model_for(model_id), team)
+    if needed is not None:
+        raise UploadRejected(needed.for_api(), "model", html=needed.html())
 
 
 def upload_form(project, data=None, files=None):
     return UploadForm(
         data,
         files,
-        model_choices=library_settings.model_choices(),
+        model_choices=library_settings.model_choices(project.team),
         initial={"model": project.model or library_settings.default_model_id()},
     )
 
@@ -103,6 +113,8 @@ def _rewind(upload):
 async def asubmit_review(project, user, archive, spec, model_id=None, start=True):
     """Quota, then the files' contents, then the row: a refused upload leaves nothing."""
     model_id = model_id or project.model or library_settings.default_model_id()
+    if start:
+        await sync_to_async(check_key)(project.team, model_id)
     problem = await sync_to_async(quota_error)(project.team, archive, spec)
     if problem:
         raise UploadRejected(problem, status=413)
@@ -164,6 +176,7 @@ def clone_review(review, user, archive=None):
     """A new queued review with the same inputs, packed as the original was (its
     snapshot), optionally with a new archive."""
     snapshot = library_settings.snapshot_of(review)
+    check_key(review.project.team, snapshot["model"])
     with transaction.atomic():
         clone = Review.objects.create(
             project=review.project,

@@ -181,6 +181,7 @@ _TRANSIENT_WORDS = (
     "rate_limit",
     "resource_exhausted",
     "try again",
+    "connection error",
 )
 
 
@@ -188,6 +189,9 @@ def _error_info(err: Any) -> tuple[str, bool]:
     if isinstance(err, dict):
         message = str(err.get("message") or err.get("status") or err.get("type") or "unknown")
         code = err.get("code")
+        if isinstance(code, str) and code.strip().isdigit():
+            # Gateways pass the upstream's HTTP status on as a string ("500", "429").
+            code = int(code)
         kind = f"{err.get('type', '')} {err.get('status', '')} {message}".lower()
     else:
         message, code, kind = str(err), None, str(err).lower()

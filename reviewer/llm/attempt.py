@@ -14,9 +14,11 @@ import httpx
 
 from .adapters import MalformedEvent, parser_for
 from .messages import (
+    cap,
     connection_sentence,
     provider_message,
     seconds,
+    short_detail,
     status_sentence,
     time_limit_sentence,
     with_detail,
@@ -61,6 +63,7 @@ class Attempt:
     def __init__(self, review: _Review, stream: Stream, probe: bool):
         self.review, self.stream, self.probe = review, stream, probe
         self.settings, self.breaker, self.secrets = review.settings, review.breaker, review.secrets
+        self.who, self.host = review.who, review.host
         self.got_text = False
         self.finish: str | None = None
         self.usage: list[int | None] = [None, None]
@@ -71,8 +74,12 @@ class Attempt:
         clean = False
         try:
             self._check_head(self._open())
-            yield Status("streaming", "the provider accepted the request; waiting for the answer")
+            yield Status("streaming", f"{self.who} accepted the request; waiting for the answer")
             yield from self._read_events()
+            if not self.got_text and self.finish == "stop":
+                # A "stop" with no text (gateways end a failed upstream call this way) is
+                # not an answer: retried like any failure before the first token.
+                raise self._fail(f"{cap(self.who)} sent an empty answer.", breaker_failure=False)
             clean = True
             yield self._finished()
         finally:
@@ -88,15 +95,17 @@ class Attempt:
         item = self._next(self.first_deadline)
         if item is None:
             raise Retry(
-                f"The provider did not start answering within {seconds(s.first_token_timeout)} s."
+                f"{cap(self.who)} did not start answering within "
+                f"{seconds(s.first_token_timeout)} s."
             )
         if isinstance(item, Failed):
             exc = item.exc
             if not isinstance(exc, httpx.TransportError) or isinstance(
                 exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
             ):
-                raise self._error(f"{connection_sentence(exc, s)} ({type(exc).__name__}: {exc})")
-            raise Retry(connection_sentence(exc, s))
+                sentence = connection_sentence(exc, s, self.who, self.host)
+                raise self._error(f"{sentence} ({type(exc).__name__}: {exc})")
+            raise Retry(connection_sentence(exc, s, self.who, self.host))
         assert isinstance(item, Head)  # the transport sends the head (or a failure) first
         return item
 
@@ -108,17 +117,19 @@ class Attempt:
         if status == 200:
             return
         item = self._next(min(time.monotonic() + _ERROR_BODY_WAIT, self._total_deadline))
-        detail = provider_message(item.data if isinstance(item, Body) else b"", self.secrets)
+        body = item.data if isinstance(item, Body) else b""
+        detail = provider_message(body, self.secrets, self.who)
         if status in RETRY_STATUSES or 500 <= status <= 599:
             raise Retry(
-                f"The provider answered HTTP {status}.",
+                f"{cap(self.who)} answered HTTP {status}.",
                 status=status,
                 headers=head.headers,
                 breaker_failure=status in BREAKER_STATUSES or status >= 500,
                 detail=detail,
             )
         self._note_success()  # the provider is up; the request itself is wrong
-        raise self._error(with_detail(status_sentence(status), detail), status_code=status)
+        sentence = with_detail(status_sentence(status, self.who), detail, self.who)
+        raise self._error(sentence, status_code=status)
 
     def _read_events(self) -> Iterator[Delta]:
         """Yield the answer text; return once the answer is complete, raise on any failure."""
@@ -139,20 +150,23 @@ class Attempt:
                 try:
                     parsed = parse(event.event, event.data)
                 except MalformedEvent:
-                    raise self._fail("The provider sent a malformed stream event.")
+                    raise self._fail(f"{cap(self.who)} sent a malformed stream event.")
                 yield from self._apply(parsed)
                 if parsed.done:
                     return
             if isinstance(item, End):
                 if self.finish is not None:
                     return
-                raise self._fail("The provider's stream ended before the answer was complete.")
+                raise self._fail(
+                    f"{cap(self.who)}'s stream ended before the answer was complete."
+                )
 
     def _apply(self, parsed: Parsed) -> Iterator[Delta]:
         """Take one parsed event: error, usage, text and finish reason, in that order."""
         if parsed.error is not None:
+            detail = short_detail(parsed.error, self.secrets, self.who)
             raise self._fail(
-                with_detail("The provider reported an error in the stream.", parsed.error),
+                with_detail(f"{cap(self.who)} reported an error in the stream.", detail, self.who),
                 retryable=parsed.error_transient,
                 breaker_failure=parsed.error_transient,
             )
@@ -167,7 +181,7 @@ class Attempt:
             yield Delta(parsed.text)
         if parsed.unusual_finish is not None:
             raise self._fail(
-                f"The provider ended the answer abnormally (reason: {parsed.unusual_finish}).",
+                f"{cap(self.who)} ended the answer abnormally (reason: {parsed.unusual_finish}).",
                 retryable=False,
                 breaker_failure=False,
             )
@@ -199,14 +213,14 @@ class Attempt:
             )
         if self.got_text:
             return self._fail(
-                f"The provider stopped sending the answer for {seconds(s.stall_timeout)} s."
+                f"{cap(self.who)} stopped sending the answer for {seconds(s.stall_timeout)} s."
             )
         return self._fail(
-            f"The provider did not start answering within {seconds(s.first_token_timeout)} s."
+            f"{cap(self.who)} did not start answering within {seconds(s.first_token_timeout)} s."
         )
 
     def _connection_broke(self, item: Failed) -> Exception:
-        return self._fail(connection_sentence(item.exc, self.settings))
+        return self._fail(connection_sentence(item.exc, self.settings, self.who, self.host))
 
     def _fail(
         self, message: str, retryable: bool = True, breaker_failure: bool = True

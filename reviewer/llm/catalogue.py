@@ -50,6 +50,8 @@ class ModelInfo:
     tpm: int | None = None
     default_base_url: str | None = None
     notes: str = ""
+    # The model's name behind a gateway (LLM_GATEWAY), when it differs from ``id``.
+    gateway_model: str | None = None
 
 
 _REQUIRED = (
@@ -68,7 +70,7 @@ _OPT_INTS = ("tier_threshold_tokens", "pdf_max_pages", "pdf_max_bytes", "rpm", "
 _PRICES = ("input_price_per_mtok", "output_price_per_mtok")
 _OPT_PRICES = ("input_price_above", "output_price_above")
 _STRS = ("id", "label", "adapter", "provider", "api_model")
-_OPT_STRS = ("source", "notes", "default_base_url", "max_tokens_param")
+_OPT_STRS = ("source", "notes", "default_base_url", "max_tokens_param", "gateway_model")
 _FIELDS = {f.name for f in fields(ModelInfo)}
 
 

@@ -25,7 +25,7 @@ from .adapters import build_body, build_http
 from .attempt import Attempt, Retry
 from .catalogue import ModelInfo
 from .limits import CircuitBreaker, RateLimiter, limiter_key, retry_after_seconds
-from .messages import seconds, time_limit_sentence, with_detail
+from .messages import cap, host_of, seconds, time_limit_sentence, who_answers, with_detail
 from .state import SharedState
 from .transport import Transport
 from .types import (
@@ -86,6 +86,8 @@ class _Review:
         self.cancel, self._sleep, self.clock = cancel, sleep, clock
         self.rng = rng or random.Random()
         self.secrets = (endpoint.api_key,)
+        self.who = who_answers(model.provider, endpoint.base_url, endpoint.name)
+        self.host = host_of(endpoint.base_url)
         rpm = settings.rpm if settings.rpm is not None else model.rpm
         tpm = settings.tpm if settings.tpm is not None else model.tpm
         self.limiter = None
@@ -164,7 +166,7 @@ class _Review:
                 return probe
             yield Status(
                 "waiting",
-                f"waiting: {self.model.provider} is failing, trying again in about "
+                f"waiting: {self.who} is failing, trying again in about "
                 f"{seconds(wait)} s",
             )
             self._wait(wait)
@@ -202,11 +204,11 @@ class _Review:
     def _exhausted(self, failure: Retry, attempts: int) -> LLMError:
         tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
         if failure.status == 429:
-            message = f"The provider's rate limit was still exceeded {tries}."
+            message = f"{cap(self.who)}'s rate limit was still exceeded {tries}."
         elif failure.status is not None:
-            message = f"The provider failed with HTTP {failure.status} {tries}."
+            message = f"{cap(self.who)} failed with HTTP {failure.status} {tries}."
         else:
             message = f"{failure.message.rstrip('.')} ({tries})."
         if failure.detail:
-            message = with_detail(message, failure.detail)
+            message = with_detail(message, failure.detail, self.who)
         return self._error(message, retryable=True, status_code=failure.status)

@@ -44,15 +44,18 @@ def parse_duration(value: str | None) -> float | None:
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds the provider asked us to wait: ``retry-after-ms``, then ``Retry-After`` as
-    seconds or an HTTP date. None when absent or unreadable."""
+    seconds or an HTTP date, each also under a gateway's ``llm_provider-`` prefix. None when
+    absent or unreadable."""
     lower = {k.lower(): v for k, v in headers.items()}
-    ms = lower.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = lower.get("retry-after")
+    # Gateways (LiteLLM) pass the upstream's wait on under their own prefix.
+    for name in ("retry-after-ms", "llm_provider-retry-after-ms"):
+        ms = lower.get(name)
+        if ms:
+            try:
+                return max(0.0, float(ms) / 1000)
+            except ValueError:
+                pass
+    value = lower.get("retry-after") or lower.get("llm_provider-retry-after")
     if not value:
         return None
     try:

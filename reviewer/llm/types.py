@@ -51,6 +51,9 @@ class Endpoint:
 
     base_url: str
     api_key: str | None = field(default=None, repr=False)
+    # Who answers there, for sentences shown to users ("Google", "the gateway at x");
+    # by default the model's provider.
+    name: str | None = None
 
     def __repr__(self) -> str:
         return f"Endpoint(base_url={self.base_url!r}, api_key={'***' if self.api_key else None})"

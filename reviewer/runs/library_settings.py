@@ -2,13 +2,13 @@
 key, which limits. Settings are read here so that packing/ and llm/ never import Django."""
 
 import dataclasses
-import os
 from functools import cache
 
 from django.conf import settings
 
 from reviewer import llm
 from reviewer.packing import Budget, PackOptions
+from reviewer.runs import endpoints
 
 
 @cache
@@ -26,55 +26,40 @@ def catalogue():
     return models
 
 
-def model_choices():
-    return [(m.id, m.label) for m in catalogue().values()]
+def model_choices(team=None):
+    """(id, label) pairs for a model select; a model no key can reach is marked."""
+    choices = []
+    for model in catalogue().values():
+        label = model.label
+        if endpoints.key_source(model, team) is None:
+            label = f"{label} (needs a key)"
+        choices.append((model.id, label))
+    return choices
 
 
 def default_model_id():
     return settings.LLM_MODEL
 
 
+def is_unknown(model_id):
+    """Whether the catalogue lacks this id (it then runs with the generic profile)."""
+    return model_id not in catalogue()
+
+
 def model_for(model_id):
     models = catalogue()
     if model_id in models:
-        return models[model_id]
+        return endpoints.gateway_model(models[model_id])
     # An id the catalogue does not know is taken as a model of the configured
-    # OpenAI-compatible endpoint, with the generic entry's limits.
+    # OpenAI-compatible endpoint, with the generic entry's limits (pages say so).
     generic = models["openai-compatible"]
-    return dataclasses.replace(generic, id=model_id, label=model_id, api_model=model_id)
+    model = dataclasses.replace(generic, id=model_id, label=model_id, api_model=model_id)
+    return endpoints.gateway_model(model)
 
 
 def endpoint_for(model, team=None):
-    """`LLM_<PROVIDER>_*` first; then `LLM_BASE_URL` for the default model and for models
-    without a home of their own; then the catalogue's base URL. A team's own key for the
-    provider wins over the server's."""
-    provider = model.provider.upper().replace("-", "_")
-    base_url = os.environ.get(f"LLM_{provider}_BASE_URL")
-    if not base_url and (model.id == settings.LLM_MODEL or not model.default_base_url):
-        base_url = settings.LLM_BASE_URL
-    api_key = _team_key(team, model.provider)
-    api_key = api_key or os.environ.get(f"LLM_{provider}_API_KEY") or settings.LLM_API_KEY
-    return llm.Endpoint(base_url=base_url or model.default_base_url, api_key=api_key or None)
-
-
-def _team_key(team, provider):
-    from reviewer.reviews.models import ProviderKey
-
-    if team is None:
-        return None
-    stored = ProviderKey.objects.filter(team=team, provider=provider).first()
-    if stored is None:
-        return None
-    key = stored.get_key()
-    if key is None:
-        # Encrypted under another secret (a host with a different SECRET_KEY or
-        # KEY_ENCRYPTION_SECRET). Falling back to the server's key would bill the wrong
-        # account, so the review fails instead.
-        raise llm.LLMError(
-            f"The team's {provider} key cannot be decrypted on this server; an admin "
-            "should enter it again under Provider keys."
-        )
-    return key
+    """The endpoint and key for this model and team (see endpoints.py)."""
+    return endpoints.endpoint_for(model, team)
 
 
 def review_request(packed, spec_name):

@@ -1,12 +1,13 @@
 """A team's own provider API keys. They are write-only: no page ever shows one back."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from reviewer.reviews.models import ProviderKey
-from reviewer.runs import library_settings
+from reviewer.runs import endpoints, library_settings
 from reviewer.teams.access import require_role
 from reviewer.teams.models import Role, Team
 
@@ -38,8 +39,13 @@ def provider_keys(request, pk):
             messages.success(request, f"The {provider} key is saved.")
         return redirect("provider_keys", team.pk)
     stored = {k.provider: k for k in team.provider_keys.all()}
-    rows = [(provider, stored.get(provider)) for provider in _providers()]
-    return render(request, "reviews/provider_keys.html", {"team": team, "rows": rows})
+    models = library_settings.catalogue().values()
+    rows = [
+        (provider, stored.get(provider), endpoints.provider_status(provider, models, team))
+        for provider in _providers()
+    ]
+    context = {"team": team, "rows": rows, "gateway": settings.LLM_GATEWAY}
+    return render(request, "reviews/provider_keys.html", context)
 
 
 @login_required

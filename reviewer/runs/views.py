@@ -1,13 +1,15 @@
 """The page of one review while it runs and after: follow, cancel, retry."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from reviewer.intake.services import clone_review
+from reviewer.intake.services import UploadRejected, clone_review
 from reviewer.reports.rendering import report_context
 from reviewer.reviews.access import get_review_for_user
 from reviewer.reviews.models import Status
+from reviewer.runs import library_settings
 from reviewer.runs.lifecycle import request_cancel
 from reviewer.streams.relay import DELTA, DONE, get_relay
 from reviewer.teams.access import role_flags
@@ -20,6 +22,7 @@ def review_detail(request, pk):
     if review.status == Status.DRAFT:
         return redirect("review_preview", review.pk)
     context = {"review": review, "project": review.project}
+    context["unknown_model"] = library_settings.is_unknown(review.model)
     if not review.is_final:
         # The text so far comes from the relay, and the stream resumes right after it.
         events = get_relay().read(review.pk)
@@ -49,4 +52,8 @@ def review_cancel(request, pk):
 @require_POST
 def review_retry(request, pk):
     review = get_review_for_user(request.user, pk, Role.MEMBER)
-    return redirect(clone_review(review, request.user))
+    try:
+        return redirect(clone_review(review, request.user))
+    except UploadRejected as exc:
+        messages.error(request, exc.html or exc.message)
+        return redirect(review)

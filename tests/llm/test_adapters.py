@@ -106,7 +106,7 @@ def test_gemini_unusual_finish_reason_is_an_error(catalogue, server):
     model = model_for(catalogue, "gemini-2.5-flash")
     server.script(answer("partial", finish_reason="OTHER"))
     events, err = run(model, endpoint_for(server, model))
-    assert err.message == "The provider ended the answer abnormally (reason: OTHER)."
+    assert err.message == "Google ended the answer abnormally (reason: OTHER)."
     assert err.after_first_token and text_of(events) == "partial"
 
 
@@ -114,7 +114,7 @@ def test_gemini_stream_ending_without_finish_reason_is_an_error(catalogue, serve
     model = model_for(catalogue, "gemini-3.1-pro")
     server.script(no_done("an unfinished"))
     events, err = run(model, endpoint_for(server, model))
-    assert err.message == "The provider's stream ended before the answer was complete."
+    assert err.message == "Google's stream ended before the answer was complete."
 
 
 def test_gemini_error_mid_stream(catalogue, server):

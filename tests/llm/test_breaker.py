@@ -37,7 +37,7 @@ def test_breaker_opens_after_consecutive_failures_then_half_open_probe_closes_it
     events, err = run(model, ep, settings=settings(), shared=shared, sleep=sleeper, clock=clock)
     assert err is None and text_of(events) == "Provider is back."
     waiting = [e for e in events if isinstance(e, Status) and e.state == "waiting"]
-    assert waiting[0].message == "waiting: openai is failing, trying again in about 30 s"
+    assert waiting[0].message == "waiting: OpenAI is failing, trying again in about 30 s"
     assert sleeper.waits[0] == 30
     assert len(server.requests) == 4
     assert not breaker.is_open()

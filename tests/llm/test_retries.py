@@ -86,7 +86,7 @@ def test_retries_exhausted_gives_a_plain_sentence(catalogue, server):
     sleeper = Sleeper()
     events, err = run(model, endpoint_for(server, model), sleep=sleeper)
     assert err.message == (
-        "The provider failed with HTTP 503 after 5 attempts. The provider said: Backend down."
+        "OpenAI failed with HTTP 503 after 5 attempts. OpenAI said: Backend down."
     )
     assert err.retryable and not err.after_first_token and err.status_code == 503
     assert len(sleeper.waits) == 4 and text_of(events) == ""
@@ -97,7 +97,7 @@ def test_rate_limit_exhausted_message(catalogue, server):
     model = model_for(catalogue)
     settings = ClientSettings(**{**FAST.__dict__, "max_retries": 2})
     _, err = run(model, endpoint_for(server, model), settings=settings)
-    assert err.message.startswith("The provider's rate limit was still exceeded after 3 attempts.")
+    assert err.message.startswith("OpenAI's rate limit was still exceeded after 3 attempts.")
 
 
 def test_401_fails_at_once_without_retry(catalogue, server):
@@ -107,7 +107,7 @@ def test_401_fails_at_once_without_retry(catalogue, server):
     _, err = run(model, endpoint_for(server, model), sleep=sleeper)
     assert (
         err.message
-        == "The provider rejected the API key. The provider said: Invalid authentication."
+        == "OpenAI refused the key (401). OpenAI said: Invalid authentication."
     )
     assert not err.retryable and err.status_code == 401
     assert sleeper.waits == [] and len(server.requests) == 1
@@ -118,8 +118,8 @@ def test_400_includes_the_providers_message(catalogue, server):
     model = model_for(catalogue)
     _, err = run(model, endpoint_for(server, model))
     assert err.message == (
-        "The provider rejected the request as invalid. "
-        "The provider said: maximum context length is 128000"
+        "OpenAI rejected the request as invalid (400). "
+        "OpenAI said: maximum context length is 128000"
     )
 
 
@@ -127,7 +127,7 @@ def test_404_and_html_bodies_are_not_echoed(catalogue, server):
     server.script(status(404, body="<html><body>Not Found</body></html>"))
     model = model_for(catalogue)
     _, err = run(model, endpoint_for(server, model))
-    assert err.message == "The provider does not know this model or address."
+    assert err.message == "OpenAI does not know this model or address (404)."
 
 
 def test_connection_refused_is_retried_then_fails(catalogue):
@@ -141,7 +141,7 @@ def test_connection_refused_is_retried_then_fails(catalogue):
     _, err = run(
         model, Endpoint(f"http://127.0.0.1:{port}/v1", "k"), sleep=sleeper, settings=settings
     )
-    assert err.message == "Could not connect to the provider (after 3 attempts)."
+    assert err.message == f"Could not reach 127.0.0.1:{port} (after 3 attempts)."
     assert len(sleeper.waits) == 2 and err.retryable
 
 

@@ -74,7 +74,7 @@ def test_stream_without_done_or_finish_reason_is_an_error(catalogue, server):
     model = model_for(catalogue, max_output_tokens=100)
     events, err = run(model, endpoint_for(server, model))
     assert text_of(events) == "half an answer"
-    assert err.message == "The provider's stream ended before the answer was complete."
+    assert err.message == "OpenAI's stream ended before the answer was complete."
     assert err.after_first_token and err.retryable
 
 
@@ -84,7 +84,7 @@ def test_connection_reset_after_some_chunks_keeps_partial_text(catalogue, server
     events, err = run(model, endpoint_for(server, model))
     assert text_of(events) == TEXT[:18]
     assert err is not None and err.after_first_token
-    assert err.message == "The connection to the provider broke."
+    assert err.message == "The connection to OpenAI broke."
     assert len(server.requests) == 1
 
 

@@ -19,7 +19,7 @@ def test_stall_after_first_token_fails_after_the_stall_timeout(catalogue, server
     elapsed = time.monotonic() - t0
     assert text_of(events) == "abcdefgh"
     assert err.after_first_token and err.message == (
-        "The provider stopped sending the answer for 0.5 s."
+        "OpenAI stopped sending the answer for 0.5 s."
     )
     assert 0.4 < elapsed < 3
 
@@ -55,7 +55,7 @@ def test_first_token_timeout_is_retried_then_fails(catalogue, server):
         sleep=sleeper,
     )
     assert time.monotonic() - t0 < 4
-    assert err.message == "The provider did not start answering within 0.5 s (after 2 attempts)."
+    assert err.message == "OpenAI did not start answering within 0.5 s (after 2 attempts)."
     assert not err.after_first_token and text_of(events) == ""
     assert len(server.requests) == 2
 

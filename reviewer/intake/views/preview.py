@@ -17,7 +17,7 @@ from reviewer.intake.services import start_review
 from reviewer.reviews.access import aget_review_for_user, get_review_for_user
 from reviewer.reviews.models import Review, Status
 from reviewer.reviews.retention import live_drafts
-from reviewer.runs import library_settings
+from reviewer.runs import endpoints, library_settings
 from reviewer.teams.access import role_flags
 from reviewer.teams.models import Role
 
@@ -64,10 +64,22 @@ async def review_preview(request, pk):
     return await _render(request, template, (review, preview, snapshot, form, flags), status)
 
 
+def _model_notes(review, snapshot):
+    """What the page says about the model: no key for it, or not in the catalogue."""
+    model_id = snapshot["model"]
+    model = library_settings.model_for(model_id)
+    return {
+        "key_needed": endpoints.key_needed(model, review.project.team),
+        "unknown_model": library_settings.is_unknown(model_id),
+    }
+
+
 async def _render(request, template, page, status=200):
     review, preview, snapshot, form, flags = page
     editable = form is not None
+    notes = await sync_to_async(_model_notes)(review, snapshot)
     context = {
+        **notes,
         "review": review,
         "project": review.project,
         "preview": preview,
@@ -113,7 +125,8 @@ async def review_start(request, pk):
         return await _expired(request, review)
     if review.status == Status.DRAFT:
         preview = await abuild_preview(review, snapshot)
-        if preview.error:
+        notes = await sync_to_async(_model_notes)(review, snapshot)
+        if preview.error or notes["key_needed"]:
             # The preview page again, with the sentence and without the Start button.
             page = (review, preview, snapshot, form, flags)
             return await _render(request, "reviews/preview.html", page, status=400)

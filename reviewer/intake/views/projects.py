@@ -115,7 +115,7 @@ async def review_create(request, pk):
                 project, user, data["archive"], data["spec"], data.get("model"), start=not preview
             )
         except UploadRejected as exc:
-            form.add_error(exc.field, exc.message)
+            form.add_error(exc.field, exc.html or exc.message)
             status = exc.status
         else:
             target = review.get_absolute_url()

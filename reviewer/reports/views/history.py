@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from reviewer.intake.forms import RerunForm
-from reviewer.intake.services import clone_review
+from reviewer.intake.services import UploadRejected, clone_review
 from reviewer.reviews.access import get_project_for_user, get_review_for_user
 from reviewer.reviews.models import ACTIVE_STATUSES, Status
 from reviewer.reviews.retention import delete_draft, delete_project, delete_review, quota_error
@@ -76,7 +76,11 @@ def review_rerun(request, pk):
     if problem:
         messages.error(request, problem)
         return redirect(review.project)
-    return redirect(clone_review(review, request.user, archive=archive))
+    try:
+        return redirect(clone_review(review, request.user, archive=archive))
+    except UploadRejected as exc:
+        messages.error(request, exc.html or exc.message)
+        return redirect(review.project)
 
 
 # -- compare ---------------------------------------------------------------------------
