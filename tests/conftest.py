@@ -108,6 +108,17 @@ def _token_cache_per_test(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _server_key(settings, monkeypatch):
+    # In-process tests run models of the generic endpoint, which needs a key to start;
+    # no provider's own key leaks in from the environment.
+    settings.LLM_API_KEY = "sk-test-server-key-0000"
+    settings.LLM_GATEWAY = False
+    for provider in ("OPENAI", "GOOGLE", "ANTHROPIC", "OPENROUTER", "DEEPSEEK", "CUSTOM"):
+        monkeypatch.delenv(f"LLM_{provider}_API_KEY", raising=False)
+        monkeypatch.delenv(f"LLM_{provider}_BASE_URL", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -69,6 +69,7 @@ class Stack:
             # Native Gemini models go to the same fake server, which speaks both formats.
             "LLM_GOOGLE_BASE_URL": llm_url.rsplit("/v1", 1)[0] + "/v1beta",
             "LLM_API_KEY": "sk-test-e2e-key-0000",
+            "LLM_GOOGLE_API_KEY": "goog-test-e2e-key-1111",
             "LLM_MODEL": "gpt-4.1",
             "LLM_MAX_RETRIES": "2",
             "REVIEW_LEASE_SECONDS": "6",

@@ -2,6 +2,7 @@
 the SSE stream and the stored report, in both profiles."""
 
 import html
+import json
 import re
 import threading
 import time
@@ -141,6 +142,8 @@ def test_review_with_a_native_gemini_model_sends_the_pdf_inline(stack, llm):
     assert stack.review_field(review_id, "prompt_tokens") == 2000
     request = llm.requests[-1]
     assert request["path"].endswith("/models/gemini-2.5-flash:streamGenerateContent")
-    assert request["headers"]["x-goog-api-key"] == stack.env["LLM_API_KEY"]
+    # Google gets its own key; the OpenAI-compatible endpoint's key never reaches it.
+    assert request["headers"]["x-goog-api-key"] == stack.env["LLM_GOOGLE_API_KEY"]
+    assert stack.env["LLM_API_KEY"] not in json.dumps(request["headers"])
     parts = request["body"]["contents"][0]["parts"]
     assert any(p.get("inline_data", {}).get("mime_type") == "application/pdf" for p in parts)

@@ -60,7 +60,8 @@ def test_history_partial_without_htmx_redirects_to_the_project_page(client, alic
     assert response["Location"] == f"/projects/{project.pk}/?status=done"
 
 
-def test_rerun_with_a_new_archive_keeps_spec_and_model(client, bob, make_review):
+def test_rerun_with_a_new_archive_keeps_spec_and_model(client, bob, make_review, monkeypatch):
+    monkeypatch.setenv("LLM_GOOGLE_API_KEY", "test-google-key")
     review = make_review(model="gemini-2.5-pro")
     client.force_login(bob)
     archive = SimpleUploadedFile("v2.zip", make_zip(), "application/zip")

@@ -108,8 +108,9 @@ def test_an_admin_saves_patterns_and_keeps_the_chosen_model(client, alice, proje
 
 
 def test_the_model_chosen_on_the_preview_sets_the_fit_and_is_what_starts(
-    client, alice, project, media_root
+    client, alice, project, media_root, monkeypatch
 ):
+    monkeypatch.setenv("LLM_DEEPSEEK_API_KEY", "test-deepseek-key")
     client.force_login(alice)
     draft = _upload(client, project, model="gpt-4.1")
     small = library_settings.model_for("deepseek-v3.2")

@@ -145,20 +145,21 @@ class KeyNeeded:
     keys_path: str
 
     @property
+    def needs(self):
+        article = "an" if self.provider[:1].lower() in "aeiou" else "a"
+        return f"{self.label} needs {article} {self.provider} API key"
+
+    @property
     def sentence(self):
-        return f"{self.label} needs a {self.provider} API key: add one under Provider keys."
+        return f"{self.needs}: add one under Provider keys."
 
     def html(self):
-        return format_html(
-            '{} needs a {} API key: add one under <a href="{}">Provider keys</a>.',
-            self.label,
-            self.provider,
-            self.keys_path,
-        )
+        link = '<a href="{}">Provider keys</a>'
+        return format_html("{}: add one under " + link + ".", self.needs, self.keys_path)
 
     def for_api(self):
         url = settings.SITE_URL.rstrip("/") + self.keys_path
-        return f"{self.label} needs a {self.provider} API key: add one under Provider keys ({url})."
+        return f"{self.needs}: add one under Provider keys ({url})."
 
 
 def key_needed(model, team):
