@@ -41,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-ENDINGS = ("done", "no_done", "reset", "stall", "error", "malformed")
+ENDINGS = ("done", "no_done", "reset", "stall", "error", "malformed", "cut")
 
 _GEMINI_PATH = re.compile(
     r"/models/(?P<model>[^/:]+):(?P<method>streamGenerateContent|generateContent)$"
@@ -67,6 +67,11 @@ class Scenario:
     * ``stall``: ``cut_after`` chunks, silence for ``stall_seconds``, then the connection resets
     * ``error``: ``cut_after`` chunks, then ``{"error": {...}}`` (``error_message``), then the end
     * ``malformed``: ``cut_after`` chunks, then the raw ``inject_lines``, then the rest as ``done``
+    * ``cut``: ``cut_after`` chunks, then the connection closes without the chunked body's end
+
+    ``gateway`` answers as a LiteLLM-style proxy does: no SSE comments (it strips them), the
+    usage chunk carries ``choices: [{"index": 0, "delta": {}}]``, and an ``error`` ending
+    carries ``error_code`` (gateways pass the upstream status on as a string, ``"500"``).
     """
 
     status: int = 200
@@ -88,6 +93,8 @@ class Scenario:
     headers_delay: float = 0.0
     prefill: float = 0.0
     fragment: int | None = None
+    gateway: bool = False
+    error_code: str | int | None = None
 
     def __post_init__(self) -> None:
         if self.ending not in ENDINGS:
@@ -431,13 +438,14 @@ class FakeLLMServer:
             h.wfile.write(b"0\r\n\r\n")
             h.wfile.flush()
 
-        if sc.keepalive:
+        keepalive = sc.keepalive and not sc.gateway
+        if keepalive:
             write(b": keep-alive\n\n")
         if sc.prefill:
             deadline = time.monotonic() + sc.prefill
             while (left := deadline - time.monotonic()) > 0:
                 self._wait(min(left, 0.5))
-                if sc.keepalive:
+                if keepalive:
                     write(b": keep-alive\n\n")
         first = wire.first()
         if first:
@@ -462,8 +470,12 @@ class FakeLLMServer:
             _reset(h)
             raise _Stop
         if sc.ending == "error":
-            write(wire.error(sc.error_message))
+            write(wire.error(sc.error_message, sc.error_code, sc.gateway))
             return end_body()
+        if sc.ending == "cut":
+            # A clean close in the middle of a chunked body, as a proxy that gave up does.
+            h.close_connection = True
+            raise _Stop
         if sc.ending == "no_done":
             return end_body()
         if sc.ending == "malformed":
@@ -476,7 +488,7 @@ class FakeLLMServer:
                 write(wire.delta(piece))
         if sc.gate is not None and sc.gate_after is not None and sc.gate_after >= len(pieces):
             self._wait_gate(sc.gate)
-        for event in wire.finish(sc.finish_reason, sc.usage):
+        for event in wire.finish(sc.finish_reason, sc.usage, sc.gateway):
             write(event)
         end_body()
 
@@ -507,10 +519,12 @@ class _Wire:
     def delta(self, text: str) -> bytes:
         raise NotImplementedError
 
-    def finish(self, reason: str, usage: tuple[int, int] | None) -> list[bytes]:
+    def finish(
+        self, reason: str, usage: tuple[int, int] | None, gateway: bool = False
+    ) -> list[bytes]:
         raise NotImplementedError
 
-    def error(self, message: str) -> bytes:
+    def error(self, message: str, code: str | int | None = None, gateway: bool = False) -> bytes:
         raise NotImplementedError
 
     def whole(self, text: str, reason: str, usage: tuple[int, int] | None) -> bytes:
@@ -544,17 +558,23 @@ class _OpenAIWire(_Wire):
     def delta(self, text: str) -> bytes:
         return self._chunk([{"index": 0, "delta": {"content": text}, "finish_reason": None}])
 
-    def finish(self, reason: str, usage: tuple[int, int] | None) -> list[bytes]:
+    def finish(
+        self, reason: str, usage: tuple[int, int] | None, gateway: bool = False
+    ) -> list[bytes]:
         out = [self._chunk([{"index": 0, "delta": {}, "finish_reason": reason}])]
         if self.include_usage and usage is not None:
             p, c = usage
             u = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
-            out.append(self._chunk([], usage=u))
+            # LiteLLM's usage chunk keeps an empty choice where OpenAI sends none.
+            choices = [{"index": 0, "delta": {}}] if gateway else []
+            out.append(self._chunk(choices, usage=u))
         out.append(b"data: [DONE]\n\n")
         return out
 
-    def error(self, message: str) -> bytes:
-        return _sse({"error": {"message": message, "type": "server_error", "code": None}})
+    def error(self, message: str, code: str | int | None = None, gateway: bool = False) -> bytes:
+        if gateway:
+            return _sse({"error": {"message": message, "type": None, "param": None, "code": code}})
+        return _sse({"error": {"message": message, "type": "server_error", "code": code}})
 
     def whole(self, text: str, reason: str, usage: tuple[int, int] | None) -> bytes:
         p, c = usage or (0, 0)
@@ -594,7 +614,9 @@ class _GeminiWire(_Wire):
             }
         )
 
-    def finish(self, reason: str, usage: tuple[int, int] | None) -> list[bytes]:
+    def finish(
+        self, reason: str, usage: tuple[int, int] | None, gateway: bool = False
+    ) -> list[bytes]:
         obj: dict[str, Any] = {
             "candidates": [
                 {
@@ -609,8 +631,8 @@ class _GeminiWire(_Wire):
             obj["usageMetadata"] = self._usage(usage)
         return [_sse(obj)]
 
-    def error(self, message: str) -> bytes:
-        return _sse({"error": {"code": 500, "message": message, "status": "INTERNAL"}})
+    def error(self, message: str, code: str | int | None = None, gateway: bool = False) -> bytes:
+        return _sse({"error": {"code": code or 500, "message": message, "status": "INTERNAL"}})
 
     def whole(self, text: str, reason: str, usage: tuple[int, int] | None) -> bytes:
         obj = {
