@@ -8,7 +8,8 @@ import pytest
 from reviewer import llm
 from reviewer.reviews.models import ProviderKey
 from reviewer.runs import endpoints, library_settings
-from tests.fakes.llm_server import FakeLLMServer, answer
+from tests.factories import make_zip
+from tests.fakes.llm_server import FakeLLMServer
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +42,10 @@ def _review(model_id, team=None):
     return "".join(e.text for e in events if isinstance(e, llm.Delta))
 
 
+def _rh(server):
+    return [r["headers"] for r in server.requests]
+
+
 def _headers(server):
     return [json.dumps(r["headers"]) for r in server.requests]
 
@@ -58,10 +63,6 @@ def test_each_model_goes_to_its_own_host_with_its_own_key(hosts):
     for other in (google, deepseek):
         assert len(other.requests) == 1
         assert not any(OPENAI_KEY in h for h in _headers(other))
-
-
-def _rh(server):
-    return [r["headers"] for r in server.requests]
 
 
 def test_without_its_own_key_a_provider_gets_no_key_at_all(hosts, monkeypatch):
@@ -126,3 +127,23 @@ def test_key_sources_say_where_each_key_comes_from(settings, team, monkeypatch):
     settings.LLM_API_KEY = ""
     settings.LLM_BASE_URL = "http://127.0.0.1:11434/v1"
     assert endpoints.key_source(gpt, team) == "none"
+
+
+def test_text_only_models_are_told_the_spec_comes_as_text(tmp_path):
+    from django.core.management import call_command
+
+    from tests.factories import make_pdf
+
+    archive, spec = tmp_path / "shop.zip", tmp_path / "spec.pdf"
+    archive.write_bytes(make_zip())
+    spec.write_bytes(make_pdf())
+    bodies = {}
+    for model_id in ("gpt-4.1", "deepseek-v3.2"):
+        out = tmp_path / f"{model_id}.json"
+        call_command("pack", str(archive), spec=str(spec), model=model_id, output=str(out))
+        bodies[model_id] = json.loads(out.read_text())
+    pdf_system = bodies["gpt-4.1"]["messages"][0]["content"]
+    text_system = bodies["deepseek-v3.2"]["messages"][0]["content"]
+    assert "attached PDF" in pdf_system and "<specification> tags" not in pdf_system
+    assert "attached PDF" not in text_system and "<specification> tags" in text_system
+    assert bodies["deepseek-v3.2"]["messages"][1]["content"].startswith("<specification ")

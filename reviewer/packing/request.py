@@ -27,6 +27,19 @@ from dataclasses import dataclass
 from .tokens import count_tokens, count_tokens_many
 from .tree import render_tree
 
+# Models that cannot read PDFs get the spec's extracted text instead: their instructions
+# say so (instructions_for_text_spec), so that they are never told of an attachment.
+SPEC_IS_PDF = "The specification is the attached PDF document"
+SPEC_IS_TEXT = (
+    "The specification is the text extracted from its PDF, given inside "
+    "<specification> tags before the repository"
+)
+
+
+def instructions_for_text_spec(instructions: str) -> str:
+    return instructions.replace(SPEC_IS_PDF, SPEC_IS_TEXT)
+
+
 INSTRUCTIONS = """\
 You are a senior software engineer reviewing a code repository against its \
 specification. The specification is the attached PDF document; the repository \

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from reviewer import llm
 from reviewer.packing import Budget, PackOptions
+from reviewer.packing.request import instructions_for_text_spec
 from reviewer.runs import endpoints
 
 
@@ -62,10 +63,14 @@ def endpoint_for(model, team=None):
     return endpoints.endpoint_for(model, team)
 
 
-def review_request(packed, spec_name):
-    """The provider-neutral request for a packed repository."""
+def review_request(packed, spec_name, model=None):
+    """The provider-neutral request for a packed repository (for `model`: a text-only
+    model is told the spec comes as text)."""
+    instructions = packed.instructions
+    if model is not None and not model.pdf:
+        instructions = instructions_for_text_spec(instructions)
     return llm.ReviewRequest(
-        instructions=packed.instructions,
+        instructions=instructions,
         prompt=packed.prompt,
         spec_filename=spec_name,
         spec_pdf=packed.spec.read_bytes() if packed.spec else None,  # read only to send

@@ -84,7 +84,7 @@ class ReviewRun:
         if self.cancel.is_set():
             self._finish_cancelled("cancelled before the model was called")
             return
-        request = library_settings.review_request(packed, self.review.spec_name)
+        request = library_settings.review_request(packed, self.review.spec_name, model)
         self._stream(model, request)
 
     def _stream(self, model, request):
@@ -177,6 +177,9 @@ class ReviewRun:
 
     def _finish(self, status, *, error="", note="", **fields):
         """Ends the review for good; the `done` event tells every viewer to stop."""
+        if status == Status.FAILED:
+            # Error sentences never hold a key (the library redacts them).
+            log.warning("review %s failed: %s", self.review.pk, error)
         self.writer.flush()
         self._update(
             status=status,

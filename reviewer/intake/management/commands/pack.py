@@ -54,7 +54,7 @@ class Command(BaseCommand):
             body = llm.build_body(
                 model,
                 library_settings.review_request(
-                    packed, Path(options["spec"]).name if options["spec"] else None
+                    packed, Path(options["spec"]).name if options["spec"] else None, model
                 ),
             )
         except (PackingError, llm.LLMError, OSError) as exc:
