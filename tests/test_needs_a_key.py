@@ -141,3 +141,4 @@ def test_a_model_unknown_to_the_catalogue_is_named_with_a_link_for_staff(
     assert "/admin/reviews/catalogueentry/add/?model_id=my-local-llm" in page
     sent = client.get(f"/reviews/{review.pk}/preview").content.decode()
     assert "“my-local-llm” is not in the catalogue" in sent
+

@@ -130,6 +130,10 @@ def _time(value):
     return value.isoformat() if value else None
 
 
+def _estimated_input(review):
+    return ((review.pack_summary or {}).get("budget") or {}).get("total_input_tokens")
+
+
 def review_json(review):
     return {
         "id": review.pk,
@@ -146,6 +150,8 @@ def review_json(review):
         "usage": {
             "prompt_tokens": review.prompt_tokens,
             "completion_tokens": review.completion_tokens,
+            # Our own count of what was sent: a gateway may report its estimate instead.
+            "estimated_prompt_tokens": _estimated_input(review),
         },
         "cost_usd": _number(review.cost_usd),
         "estimated_cost_usd": _number(review.estimated_cost_usd),
