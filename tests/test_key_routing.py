@@ -9,7 +9,7 @@ from reviewer import llm
 from reviewer.reviews.models import ProviderKey
 from reviewer.runs import endpoints, library_settings
 from tests.factories import make_zip
-from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.llm_server import FakeLLMServer, status
 
 pytestmark = pytest.mark.django_db
 
@@ -57,9 +57,7 @@ def test_each_model_goes_to_its_own_host_with_its_own_key(hosts):
     assert [r["body"]["model"] for r in generic.requests] == ["gpt-4.1", "some-local-model"]
     assert all(h["authorization"] == f"Bearer {OPENAI_KEY}" for h in _rh(generic))
     assert [r["headers"]["x-goog-api-key"] for r in google.requests] == [GOOGLE_KEY]
-    assert [r["headers"]["authorization"] for r in deepseek.requests] == [
-        f"Bearer {DEEPSEEK_KEY}"
-    ]
+    assert [r["headers"]["authorization"] for r in deepseek.requests] == [f"Bearer {DEEPSEEK_KEY}"]
     for other in (google, deepseek):
         assert len(other.requests) == 1
         assert not any(OPENAI_KEY in h for h in _headers(other))
@@ -147,3 +145,12 @@ def test_text_only_models_are_told_the_spec_comes_as_text(tmp_path):
     assert "attached PDF" in pdf_system and "<specification> tags" not in pdf_system
     assert "attached PDF" not in text_system and "<specification> tags" in text_system
     assert bodies["deepseek-v3.2"]["messages"][1]["content"].startswith("<specification ")
+
+
+def test_a_refused_key_is_named_with_its_provider(hosts):
+    body = {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key."}}
+    hosts["google"].script(status(401, body=body))
+    with pytest.raises(llm.LLMError) as raised:
+        _review("gemini-2.5-pro")
+    assert raised.value.message == "Google refused the key (401). Google said: API key not valid."
+    assert GOOGLE_KEY not in raised.value.message

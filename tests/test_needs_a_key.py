@@ -90,9 +90,7 @@ def test_the_api_answers_400_with_the_sentence(client, alice, project, team, med
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
     assert response.status_code == 400
-    assert response.json() == {
-        "error": f"{SENTENCE} (http://127.0.0.1:8000/teams/{team.pk}/keys)."
-    }
+    assert response.json() == {"error": f"{SENTENCE} (http://127.0.0.1:8000/teams/{team.pk}/keys)."}
     assert not Review.objects.exists()
 
 
@@ -141,4 +139,3 @@ def test_a_model_unknown_to_the_catalogue_is_named_with_a_link_for_staff(
     assert "/admin/reviews/catalogueentry/add/?model_id=my-local-llm" in page
     sent = client.get(f"/reviews/{review.pk}/preview").content.decode()
     assert "“my-local-llm” is not in the catalogue" in sent
-

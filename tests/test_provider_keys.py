@@ -29,9 +29,10 @@ def test_team_key_wins_over_the_servers_key(settings, team):
     stored.save()
     assert library_settings.endpoint_for(model, team).api_key == TEAM_KEY
     # Neither the server's generic key nor the team's OpenAI key goes to Google.
-    assert library_settings.endpoint_for(
-        library_settings.model_for("gemini-2.5-pro"), team
-    ).api_key is None
+    assert (
+        library_settings.endpoint_for(library_settings.model_for("gemini-2.5-pro"), team).api_key
+        is None
+    )
 
 
 def test_a_key_encrypted_under_another_secret_is_ignored(settings, team):

@@ -157,9 +157,7 @@ class Attempt:
             if isinstance(item, End):
                 if self.finish is not None:
                     return
-                raise self._fail(
-                    f"{cap(self.who)}'s stream ended before the answer was complete."
-                )
+                raise self._fail(f"{cap(self.who)}'s stream ended before the answer was complete.")
 
     def _apply(self, parsed: Parsed) -> Iterator[Delta]:
         """Take one parsed event: error, usage, text and finish reason, in that order."""

@@ -166,8 +166,7 @@ class _Review:
                 return probe
             yield Status(
                 "waiting",
-                f"waiting: {self.who} is failing, trying again in about "
-                f"{seconds(wait)} s",
+                f"waiting: {self.who} is failing, trying again in about {seconds(wait)} s",
             )
             self._wait(wait)
 

@@ -115,7 +115,7 @@ def endpoint_for(model, team=None):
 
 
 def key_source(model, team=None):
-    """"team", "server", "none" (a configured endpoint used without a key) or None: no
+    """ "team", "server", "none" (a configured endpoint used without a key) or None: no
     usable key, the model cannot run."""
     route = route_for(model)
     if _stored(team, route.provider) is not None:

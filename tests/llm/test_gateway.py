@@ -36,9 +36,7 @@ def test_a_gateway_stream_without_comments_and_with_an_empty_usage_choice_is_rea
     assert (finished(events).prompt_tokens, finished(events).completion_tokens) == (1200, 30)
 
 
-def test_an_empty_answer_ending_with_stop_is_retried_then_fails_with_a_sentence(
-    catalogue, server
-):
+def test_an_empty_answer_ending_with_stop_is_retried_then_fails_with_a_sentence(catalogue, server):
     server.script(*[answer("", gateway=True)] * 3)
     model = model_for(catalogue)
     settings = ClientSettings(**{**FAST.__dict__, "max_retries": 2})
@@ -55,9 +53,7 @@ def test_an_empty_answer_then_a_real_one_is_done(catalogue, server):
     assert err is None and text_of(events) == "Second try." and len(server.requests) == 2
 
 
-def test_in_stream_errors_with_string_codes_are_temporary_before_the_first_token(
-    catalogue, server
-):
+def test_in_stream_errors_with_string_codes_are_temporary_before_the_first_token(catalogue, server):
     server.script(
         error_event("", 0, message="Connection error.", gateway=True, error_code="500"),
         error_event("", 0, message="Rate limited upstream", gateway=True, error_code="429"),

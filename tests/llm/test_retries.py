@@ -105,10 +105,7 @@ def test_401_fails_at_once_without_retry(catalogue, server):
     model = model_for(catalogue)
     sleeper = Sleeper()
     _, err = run(model, endpoint_for(server, model), sleep=sleeper)
-    assert (
-        err.message
-        == "OpenAI refused the key (401). OpenAI said: Invalid authentication."
-    )
+    assert err.message == "OpenAI refused the key (401). OpenAI said: Invalid authentication."
     assert not err.retryable and err.status_code == 401
     assert sleeper.waits == [] and len(server.requests) == 1
 

@@ -18,9 +18,7 @@ def test_stall_after_first_token_fails_after_the_stall_timeout(catalogue, server
     events, err = run(model, endpoint_for(server, model), settings=settings(stall_timeout=0.5))
     elapsed = time.monotonic() - t0
     assert text_of(events) == "abcdefgh"
-    assert err.after_first_token and err.message == (
-        "OpenAI stopped sending the answer for 0.5 s."
-    )
+    assert err.after_first_token and err.message == ("OpenAI stopped sending the answer for 0.5 s.")
     assert 0.4 < elapsed < 3
 
 
