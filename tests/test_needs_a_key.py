@@ -126,16 +126,36 @@ def test_a_model_unknown_to_the_catalogue_is_named_with_a_link_for_staff(
 ):
     client.force_login(alice)
     draft = _draft(client, project, "gpt-4.1")
-    page = client.get(f"/reviews/{draft.pk}/preview", {"model": "my-local-llm"})
+    page = client.get(f"/reviews/{draft.pk}/preview", {"model": "llama3.1:8b"})
     # The preview only offers catalogue models: an unknown id comes from the project.
     assert page.status_code == 400
-    review = make_review(model="my-local-llm")
+    review = make_review(model="llama3.1:8b")
     page = client.get(f"/reviews/{review.pk}/").content.decode()
-    assert "“my-local-llm” is not in the catalogue" in page
+    assert "“llama3.1:8b” is not in the catalogue" in page
     assert "catalogueentry/add/" not in page
-    alice.is_staff = True
+    sent = client.get(f"/reviews/{review.pk}/preview").content.decode()
+    assert "“llama3.1:8b” is not in the catalogue" in sent
+
+    alice.is_staff = alice.is_superuser = True
     alice.save()
     page = client.get(f"/reviews/{review.pk}/").content.decode()
-    assert "/admin/reviews/catalogueentry/add/?model_id=my-local-llm" in page
-    sent = client.get(f"/reviews/{review.pk}/preview").content.decode()
-    assert "“my-local-llm” is not in the catalogue" in sent
+    add = re.search(r'href="(/admin/reviews/catalogueentry/add/\?[^"]+)"', page)[1]
+    assert "model_id=llama3.1%3A8b" in add
+    form = client.get(add.replace("&amp;", "&")).content.decode()
+    assert 'value="llama3.1:8b"' in form
+    entry = {
+        "model_id": "llama3.1:8b",
+        "label": "Llama 3.1 8B",
+        "adapter": "openai_text",
+        "provider": "custom",
+        "api_model": "llama3.1:8b",
+        "context_tokens": 131072,
+        "max_output_tokens": 8192,
+        "input_price_per_mtok": "0",
+        "output_price_per_mtok": "0",
+        "source": "local server",
+    }
+    response = client.post("/admin/reviews/catalogueentry/add/", entry)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    page = client.get(f"/reviews/{review.pk}/").content.decode()
+    assert "not in the catalogue" not in page

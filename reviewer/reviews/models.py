@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
 
@@ -160,7 +161,13 @@ class CatalogueEntry(models.Model):
         ("openai_text", "OpenAI-compatible, text only (spec as extracted text)"),
         ("gemini", "Native Gemini"),
     ]
-    model_id = models.SlugField(max_length=100, unique=True, help_text="Id shown in forms.")
+    # Model ids hold dots and colons ("gpt-4.1", "llama3.1:8b"): any text without spaces.
+    model_id = models.CharField(
+        max_length=100,
+        unique=True,
+        help_text="Id shown in forms.",
+        validators=[RegexValidator(r"^\S+$", "A model id has no spaces.")],
+    )
     label = models.CharField(max_length=100)
     adapter = models.CharField(max_length=20, choices=ADAPTERS, default="openai_text")
     provider = models.SlugField(
