@@ -159,3 +159,16 @@ def test_a_model_unknown_to_the_catalogue_is_named_with_a_link_for_staff(
     assert response.status_code == 302, response.content.decode()[-2000:]
     page = client.get(f"/reviews/{review.pk}/").content.decode()
     assert "not in the catalogue" not in page
+
+
+def test_the_review_command_refuses_a_model_without_a_key(project, tmp_path, capsys):
+    from django.core.management import call_command
+
+    archive, spec = tmp_path / "shop.zip", tmp_path / "spec.pdf"
+    archive.write_bytes(make_zip())
+    spec.write_bytes(make_pdf())
+    with pytest.raises(SystemExit) as exited:
+        call_command("review", str(archive), spec=str(spec), project="Shop", model="gemini-2.5-pro")
+    assert exited.value.code == 2
+    assert SENTENCE in capsys.readouterr().err
+    assert not Review.objects.exists()

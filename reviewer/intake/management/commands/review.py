@@ -10,7 +10,12 @@ from django.conf import settings
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from reviewer.intake.services import UploadRejected, create_review, validate_uploads
+from reviewer.intake.services import (
+    UploadRejected,
+    check_key,
+    create_review,
+    validate_uploads,
+)
 from reviewer.reviews.models import ACTIVE_STATUSES, FINAL_STATUSES, Project, Review, Status
 from reviewer.runs import library_settings
 from reviewer.runs.lifecycle import request_cancel
@@ -38,7 +43,9 @@ class Command(BaseCommand):
         archive_path, spec_path = Path(options["archive"]), Path(options["spec"])
         model_id = options["model"] or project.model or library_settings.default_model_id()
         try:
-            # Refused files leave no review behind, as on the upload form.
+            # Refused files, or a model no key reaches, leave no review behind, as on the
+            # upload form.
+            check_key(project.team, model_id)
             validate_uploads(project, archive_path, spec_path, model_id)
             archive, spec = archive_path.open("rb"), spec_path.open("rb")
         except (UploadRejected, OSError) as exc:
