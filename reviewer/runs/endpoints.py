@@ -14,22 +14,15 @@ given for:
 import dataclasses
 import os
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 
 from reviewer import llm
+from reviewer.llm.messages import PROVIDER_NAMES, host_of
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-PROVIDER_NAMES = {
-    "openai": "OpenAI",
-    "google": "Google",
-    "anthropic": "Anthropic",
-    "openrouter": "OpenRouter",
-    "deepseek": "DeepSeek",
-}
 
 
 @dataclass(frozen=True)
@@ -46,10 +39,6 @@ class Route:
 
 def provider_name(provider):
     return PROVIDER_NAMES.get(provider, provider)
-
-
-def host_of(url):
-    return urlsplit(url).netloc or url
 
 
 def _env(provider, what):
