@@ -78,6 +78,7 @@ _GRANT = re.compile(
     r"mozilla public license|spdx-license-identifier",
     re.I,
 )
+_GRANT_WORDS = ("permission is", "redistribution", "license", "licence")
 _BANNER = re.compile(r"^\d+\| /\*!.*?\bv?\d+\.\d+|@license\b", re.M)
 _HOLDER = re.compile(r"copyright\s*(?:\(c\)|©)?\s*(?:[\d,\s-]+)?\s*(?:by\s+)?([^\n]{3,80})", re.I)
 _COMMON_WORDS = {"and", "the", "its", "all", "rights", "reserved", "contributors", "authors",
@@ -115,6 +116,8 @@ def path_kind(path: str) -> int | None:
 def holder_words(text: str) -> set[str]:
     """Distinctive words of the copyright holders named in ``text``."""
     words: set[str] = set()
+    if "copyright" not in text.lower():
+        return words
     for m in _HOLDER.finditer(text):
         words.update(w for w in re.findall(r"[a-z]{3,}", m.group(1).lower()))
     return words - _COMMON_WORDS
@@ -148,16 +151,20 @@ class Classifier:
             return by_path
         if by_path is None:
             head = block[:HEAD_CHARS]
-            if self._bundled(head):
+            low = head.lower()  # literal checks first: the regexes run on few files
+            if self._bundled(head, low):
                 return VENDORED
-            if _GENERATED_HEAD.search(head[:600]) or _minified(block):
+            top = low[:600]
+            if ("generat" in top or "do not edit" in top) and _GENERATED_HEAD.search(top):
+                return GENERATED
+            if _minified(block):
                 return GENERATED
         return SOURCE
 
-    def _bundled(self, head: str) -> bool:
-        if _BANNER.search(head):
+    def _bundled(self, head: str, low: str) -> bool:
+        if ("/*!" in head or "@license" in head) and _BANNER.search(head):
             return True
-        if not self.own or not _GRANT.search(head):
+        if not self.own or not any(w in low for w in _GRANT_WORDS) or not _GRANT.search(head):
             return False
         holders = holder_words(head)
         return bool(holders) and not holders & self.own

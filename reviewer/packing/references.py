@@ -33,6 +33,7 @@ _MENTION_EXT = re.compile(
 )
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-")
 
+_PY_EXT = (".py", ".pyi")
 _JS_EXT = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".vue", ".svelte")
 _C_EXT = (".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx", ".m", ".mm")
 _INDEX_STEMS = {"__init__", "mod", "index"}
@@ -68,8 +69,9 @@ class Graph:
         self.file_suffixes: dict[tuple[str, ...], list[str]] = defaultdict(list)
         self.dir_files: dict[tuple[str, ...], list[str]] = defaultdict(list)
         self.packages = set()  # Python package folders (they hold an __init__.py)
+        self.keys: dict[str, tuple[str, ...]] = {}
         for p in self.paths:
-            key = _key(p)
+            key = self.keys[p] = _key(p)
             self.modules[key].append(p)
             for i in range(len(key)):
                 self.module_suffixes[key[i:]].append(p)
@@ -79,6 +81,13 @@ class Graph:
             self.dir_files[parts[:-1]].append(p)
             if parts[-1] in ("__init__.py", "__init__.pyi"):
                 self.packages.add(parts[:-1])
+        # Python absolute imports start at a root: a folder that is not itself a package.
+        self.py_imports: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for p, key in self.keys.items():
+            if p.endswith(_PY_EXT):
+                for i in range(len(key)):
+                    if not i or key[:i] not in self.packages:
+                        self.py_imports[key[i:]].append(p)
 
     # -- crediting ------------------------------------------------------------
     def _credit(self, importer: str, targets: list[str]) -> bool:
@@ -144,20 +153,17 @@ class Graph:
     def _py_relative(self, path: str, mod: tuple[str, ...], subs: list[str]) -> None:
         hit = False
         for s in subs:
-            hit = self._credit(path, self.modules.get(mod + (s,), [])) or hit
+            hit = self._credit(path, self._python_files(mod + (s,))) or hit
         if not hit:
-            self._credit(path, self.modules.get(mod, []))
+            self._credit(path, self._python_files(mod))
+
+    def _python_files(self, key: tuple[str, ...]) -> list[str]:
+        return [p for p in self.modules.get(key, []) if p.endswith(_PY_EXT)]
 
     def _py_absolute(self, path: str, mod: tuple[str, ...]) -> bool:
-        # Absolute imports start at a root (a folder that is not itself a package).
         if not mod or not mod[0]:
             return False
-        found = []
-        for p in self.module_suffixes.get(mod, []):
-            root = _key(p)[: len(_key(p)) - len(mod)]
-            if not root or root not in self.packages:
-                found.append(p)
-        return self._credit(path, found)
+        return self._credit(path, self.py_imports.get(mod, []))
 
     def _js(self, path: str, body: str) -> None:
         here = posixpath.dirname(path)
