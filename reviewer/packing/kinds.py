@@ -12,14 +12,15 @@ Kinds, dropped first to last (the number is the order):
      generated/gen folders, files whose first lines say ``@generated``, "DO NOT
      EDIT" or "auto-generated", and minified files (long lines);
   2. test data: fixtures, testdata, test-data, test_data, data, snapshots, golden
-     folders; data formats (JSON, CSV, YAML, XML, SQL dumps, notebooks, snapshots);
+     folders; data formats (JSON, CSV, YAML, XML, SQL dumps, notebooks, snapshots,
+     gettext catalogues);
   3. lock files: package-lock.json, yarn.lock, poetry.lock, go.sum, ``*.lock``...;
   4. tests: tests/, test/, __tests__/, spec/ folders, test_*.py, *_test.go,
      *.test.js, *.spec.ts and the like;
   5. docs: docs/, doc/, examples/, *.md, *.rst, *.txt, LICENSE, CHANGELOG...;
   6. source: everything else. The root README and build manifests (package.json,
      pyproject.toml, go.mod, Cargo.toml...) count as source: they say what the code
-     is and how it is built.
+     is and how it is built (requirements.txt and CMakeLists.txt too).
 
 The first kind that applies wins, so ``vendor/x/tests/test_a.py`` is vendored.
 """
