@@ -120,7 +120,10 @@ def holder_words(text: str) -> set[str]:
     if "copyright" not in text.lower():
         return words
     for m in _HOLDER.finditer(text):
-        words.update(w for w in re.findall(r"[a-z]{3,}", m.group(1).lower()))
+        holder = m.group(1).lower()
+        if "[" in holder or "<" in holder or "{" in holder:
+            continue  # a licence template's placeholder: "[name of copyright owner]"
+        words.update(w for w in re.findall(r"[a-z]{3,}", holder))
     return words - _COMMON_WORDS
 
 
@@ -129,22 +132,36 @@ class Classifier:
 
     def __init__(self, blocks: dict[str, str]) -> None:
         self.own = self._own_holders(blocks)
+        granted = 0
+        self.foreign: set[str] = set()
+        for path, block in blocks.items():
+            head = block[:HEAD_CHARS]
+            low = head.lower()
+            if any(w in low for w in _GRANT_WORDS) and _GRANT.search(head):
+                granted += 1
+                holders = holder_words(head)
+                if self.own and holders and not holders & self.own:
+                    self.foreign.add(path)
+        if len(self.foreign) > max(3, granted // 5):
+            # Many files name holders of their own: per-author headers are this
+            # repository's custom, not a sign of bundled copies.
+            self.foreign = set()
 
     @staticmethod
     def _own_holders(blocks: dict[str, str]) -> set[str]:
+        """The root licence's holders and the holder most file headers name: both are
+        the repository's own (a GPL or Apache licence text names the FSF or only a
+        placeholder, while the files name the authors)."""
         roots = [p for p in blocks if "/" not in p and p.lower().split(".")[0] in _DOC_NAMES]
         own: set[str] = set()
         for p in roots:
             own |= holder_words(blocks[p][:4000])
-        if own:
-            return own
-        # No root licence: the holder most file headers name is the repository's own.
         counts: dict[str, int] = {}
         for block in blocks.values():
             for w in holder_words(block[:HEAD_CHARS]):
                 counts[w] = counts.get(w, 0) + 1
         best = max(counts.values(), default=0)
-        return {w for w, n in counts.items() if n == best and n >= 2}
+        return own | {w for w, n in counts.items() if n == best and n >= 2}
 
     def kind(self, path: str, block: str) -> int:
         by_path = path_kind(path)
@@ -152,23 +169,19 @@ class Classifier:
             return by_path
         if by_path is None:
             head = block[:HEAD_CHARS]
-            low = head.lower()  # literal checks first: the regexes run on few files
-            if self._bundled(head, low):
+            if path in self.foreign or _banner(head):
                 return VENDORED
-            top = low[:600]
+            top = head[:600].lower()  # literal checks first: the regex runs on few files
             if ("generat" in top or "do not edit" in top) and _GENERATED_HEAD.search(top):
                 return GENERATED
             if _minified(block):
                 return GENERATED
         return SOURCE
 
-    def _bundled(self, head: str, low: str) -> bool:
-        if ("/*!" in head or "@license" in head) and _BANNER.search(head):
-            return True
-        if not self.own or not any(w in low for w in _GRANT_WORDS) or not _GRANT.search(head):
-            return False
-        holders = holder_words(head)
-        return bool(holders) and not holders & self.own
+
+def _banner(head: str) -> bool:
+    """A bundled library's banner: ``/*! name v1.2.3`` or an ``@license`` tag."""
+    return ("/*!" in head or "@license" in head) and bool(_BANNER.search(head))
 
 
 def _minified(block: str) -> bool:

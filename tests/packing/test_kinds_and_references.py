@@ -81,6 +81,34 @@ def test_without_a_root_licence_the_most_named_holder_is_the_repositorys_own():
     assert (kinds["a.py"], kinds["b.py"], kinds["c.py"]) == (SOURCE, SOURCE, VENDORED)
 
 
+def test_a_licence_template_or_gpl_text_does_not_make_the_projects_own_files_foreign():
+    apache = "# Copyright 2020 Example LLC\n# Licensed under the Apache License, Version 2.0\n"
+    gpl = "# Copyright 2015 Jane Dev\n# This program is under the GNU General Public License\n"
+    kinds = kinds_of(
+        {
+            "LICENSE": "Apache License\n...\n   Copyright [yyyy] [name of copyright owner]\n"
+            "Copyright (C) 2007 Free Software Foundation, Inc.\n",
+            "a.py": apache + "A = 1\n",
+            "b.py": apache + "B = 1\n",
+            "c.py": apache + "C = 1\n",
+            "g/d.py": gpl + "D = 1\n",
+        }
+    )
+    assert kinds["a.py"] == kinds["b.py"] == kinds["c.py"] == SOURCE
+    assert kinds["g/d.py"] == VENDORED  # one file of another holder: a bundled copy
+
+
+def test_per_author_headers_are_the_projects_custom_not_bundled_copies():
+    files = {"COPYING": "Copyright (C) 2007 Free Software Foundation, Inc.\n"}
+    for i, author in enumerate(["Ada Lovelace", "Alan Turing", "Grace Hopper", "Ken Thompson",
+                                "Dennis Ritchie", "Linus Torvalds"]):  # fmt: skip
+        files[f"src/m{i}.c"] = (
+            f"/* Copyright {2000 + i} {author}\n * GNU General Public License */\n"
+        )
+    kinds = kinds_of(files)
+    assert {kinds[p] for p in files if p.startswith("src/")} == {SOURCE}
+
+
 def test_generated_and_minified_files_are_recognised_by_content():
     kinds = kinds_of(
         {
