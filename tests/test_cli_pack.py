@@ -82,3 +82,9 @@ def test_a_second_pack_of_the_same_archive_counts_nothing_again(
     call_command("pack", str(archive), spec=str(spec), model="gpt-4.1")
     assert counted == []
     assert capsys.readouterr().out == first
+
+
+def test_pack_says_how_much_of_the_repository_is_reviewed(inputs, capsys):
+    archive, spec = inputs
+    call_command("pack", str(archive), spec=str(spec), model="gpt-4.1")
+    assert "Reviewed:   5 of 5 files, 100% of the repository's tokens" in capsys.readouterr().out

@@ -9,6 +9,7 @@ controls). The format is detected from the first bytes, not the file name.
 from __future__ import annotations
 
 import bz2
+import calendar
 import lzma
 import os
 import stat
@@ -40,6 +41,7 @@ class Member:
     size: int = 0  # bytes actually read (capped at max_file_bytes + 1)
     too_large: bool = False
     link_target: str = ""
+    mtime: float = 0.0  # seconds since the epoch as the archive records it; 0 = unknown
 
 
 def human(n: int) -> str:
@@ -341,7 +343,15 @@ def _read_zip_file(zf, info, path, options: PackOptions, limits: _Limits) -> Mem
         raise PackingError(f"The archive is damaged or truncated at {path}.")
     if produced >= cap:
         return Member(path, KIND_FILE, size=produced, too_large=True)
-    return Member(path, KIND_FILE, data=b"".join(chunks), size=produced)
+    mtime = _zip_mtime(info.date_time)
+    return Member(path, KIND_FILE, data=b"".join(chunks), size=produced, mtime=mtime)
+
+
+def _zip_mtime(date_time: tuple) -> float:
+    try:  # local time without a zone: good enough to tell newer from older
+        return calendar.timegm(tuple(date_time) + (0, 0, 0))
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
 
 
 # ---------------------------------------------------------------- tar
@@ -522,4 +532,5 @@ def _read_tar(fh, fmt: str, options: PackOptions, limits: _Limits, want) -> Iter
         if produced >= cap:
             yield Member(path, KIND_FILE, size=produced, too_large=True)
         else:
-            yield Member(path, KIND_FILE, data=b"".join(chunks), size=produced)
+            data = b"".join(chunks)
+            yield Member(path, KIND_FILE, data=data, size=produced, mtime=float(info.mtime or 0))

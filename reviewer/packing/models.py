@@ -146,6 +146,7 @@ class Pack:
     context_tokens: int = 0
     max_output_tokens: int = 0
     margin_tokens: int = 0
+    coverage: dict = field(default_factory=dict)  # coverage.coverage_summary()
 
     def summary(self) -> dict:
         """JSON-serialisable figures for the web preview, the report and the CLI."""
@@ -165,6 +166,7 @@ class Pack:
                 {"path": r.path, "line": r.line, "kind": r.kind} for r in self.redactions
             ],
             "redaction_count": len(self.redactions),
+            "coverage": self.coverage,
             "spec": None
             if self.spec is None
             else {

@@ -16,7 +16,9 @@ from typing import BinaryIO
 
 from .archive import KIND_FILE, Member, iter_archive, read_archive
 from .blocks import body_span
+from .coverage import coverage_summary
 from .errors import PackingError
+from .importance import drop_order
 from .models import (
     REASON_OVER_BUDGET,
     Budget,
@@ -190,6 +192,13 @@ def _fit_pack(
     room: _Room,
     count: Callable[[str], int],
 ) -> Pack:
+    ranked = []  # the Ranking, when the repository did not fit and was ranked
+
+    def order_for(candidates: list[Candidate]) -> list[Candidate]:
+        order, ranking = drop_order(candidates, spec.text if spec else "")
+        ranked.append(ranking)
+        return order
+
     kept, listed, prompt, prompt_tokens = fit(
         title,
         scanned.candidates,
@@ -197,6 +206,7 @@ def _fit_pack(
         _spec_note(spec),
         room.budget_tokens,
         count=count,
+        order_for=order_for,
     )
     if not kept:
         raise PackingError(
@@ -220,6 +230,7 @@ def _fit_pack(
         context_tokens=room.context_tokens,
         max_output_tokens=room.max_output_tokens,
         margin_tokens=room.margin_tokens,
+        coverage=coverage_summary(scanned.candidates, kept_paths, ranked[0] if ranked else None),
     )
 
 

@@ -1,29 +1,20 @@
 """Laying out the request and fitting it into the model's budget.
 
 When the repository does not fit, whole files are dropped - never truncated -
-in this order, largest first within each tier, until the request fits:
-
-  0. generated and data files: JSON/CSV/TSV/SVG/XML/YAML data, snapshots,
-     notebooks, protobuf/gRPC outputs, files named *generated*, anything under
-     fixtures/, testdata/, data/, migrations/;
-  1. tests: tests/, test/, __tests__/, spec/ folders, test_*.py, *_test.go,
-     *.test.js, *.spec.ts and the like;
-  2. documentation: docs/, doc/, *.md, *.rst, *.txt, *.adoc (a root README
-     stays with the code: it says what the code is for);
-  3. everything else, the source code itself.
-
-Once it fits, leftover room is given back to dropped files (most valuable tier,
-smallest first), so the request uses the budget rather than stopping short.
-Each dropped file is named in the prompt and in the summary as "over budget".
+in the order importance.py documents (vendored, generated, test data, lock
+files, tests, docs, then source code, least important first), until the request
+fits. Once it fits, leftover room is given back to dropped files (most important
+first), so the request uses the budget rather than stopping short. Each dropped
+file is named in the prompt, most important first, and in the summary as "over
+budget".
 """
 
 from __future__ import annotations
 
-import posixpath
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .importance import drop_order
 from .tokens import count_tokens, count_tokens_many
 from .tree import render_tree
 
@@ -76,42 +67,6 @@ Write the report in Markdown with exactly these sections:
 ## Files not reviewed
 """
 
-_DATA_EXT = (
-    ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".svg", ".xml", ".yaml", ".yml",
-    ".snap", ".ipynb", ".geojson", ".parquet", ".sql", ".dump", ".log", ".lock",
-)  # fmt: skip
-_GENERATED = re.compile(
-    r"(?:_pb2(?:_grpc)?\.pyi?|\.pb\.go|\.pb\.(?:cc|h)|_grpc\.pb\.go|\.pb\.swift|"
-    r"[._-]generated\.\w+|\.g\.dart|\.designer\.cs)$",
-    re.I,
-)
-_DATA_DIRS = {"fixtures", "fixture", "testdata", "test_data", "data", "migrations", "generated",
-              "__snapshots__", "snapshots", "gen"}  # fmt: skip
-_TEST_DIRS = {"tests", "test", "__tests__", "spec", "specs", "testing", "e2e", "cypress"}
-_TEST_NAME = re.compile(
-    r"(?:^test_.*\.py$|_test\.py$|^conftest\.py$|_test\.go$|\.(?:test|spec)\.[cm]?[jt]sx?$|"
-    r"Test\.java$|Tests?\.cs$|_spec\.rb$|_test\.exs?$|Test\.kt$|Tests\.swift$)"
-)
-_DOC_EXT = (".md", ".markdown", ".rst", ".txt", ".adoc", ".org", ".tex")
-_DOC_DIRS = {"docs", "doc", "documentation", "examples", "example"}
-
-
-def drop_tier(path: str) -> int:
-    """0 = dropped first ... 3 = kept longest. See the module docstring."""
-    parts = path.lower().split("/")
-    name = posixpath.basename(path)
-    lower = name.lower()
-    dirs = set(parts[:-1])
-    if lower.endswith(_DATA_EXT) or _GENERATED.search(name) or dirs & _DATA_DIRS:
-        return 0
-    if dirs & _TEST_DIRS or _TEST_NAME.search(name):
-        return 1
-    if "/" not in path and lower.startswith("readme"):
-        return 3
-    if dirs & _DOC_DIRS or lower.endswith(_DOC_EXT):
-        return 2
-    return 3
-
 
 @dataclass
 class Candidate:
@@ -122,6 +77,7 @@ class Candidate:
     tokens: int = -1  # -1: not counted yet
     final_newline: bool = False  # the layout drops it; sent.py puts it back
     offset: int = -1  # where the block starts in the prompt, once fit() kept it
+    mtime: float = 0.0  # modification time from the archive (0: unknown)
 
 
 @dataclass
@@ -199,8 +155,12 @@ def fit(
     spec_note: str,
     budget_tokens: int,
     count: Callable[[str], int] = count_tokens,
+    order_for: Callable[[list[Candidate]], list[Candidate]] | None = None,
 ) -> tuple[list[Candidate], list[Omitted], str, int]:
-    """Drop files in tier order until instructions + prompt fit the budget.
+    """Drop files in ``order_for``'s order until instructions + prompt fit the budget.
+
+    ``order_for`` (default: importance.drop_order without a spec) is called only
+    when the whole repository is over the budget.
 
     Each file block is counted once. The prompt is head + blocks + tail joined at
     "\n\n#" boundaries, where o200k's pre-tokenizer always cuts, so the sum of
@@ -213,12 +173,13 @@ def fit(
     for c, n in zip(uncounted, count_tokens_many([c.block for c in uncounted]), strict=True):
         c.tokens = n
     instr_tokens = count(INSTRUCTIONS)
-    order = sorted(candidates, key=lambda c: (drop_tier(c.path), -c.tokens, c.path))
+    order: list[Candidate] = []  # drop order, first dropped first; set once over budget
     kept_set = {c.path for c in candidates}
 
     def measure() -> tuple[int, str, str, list[Candidate], list[Omitted]]:
         kept = [c for c in candidates if c.path in kept_set]
-        listed = omitted + [_budget_omission(c) for c in order if c.path not in kept_set]
+        # Most important first: the reader of a long list sees what matters.
+        listed = omitted + [_budget_omission(c) for c in reversed(order) if c.path not in kept_set]
         head = render_head(title, kept, len(listed), spec_note)
         tail = render_tail(listed, sum(c.redactions for c in kept))
         blocks = sum(c.tokens for c in kept)
@@ -230,10 +191,12 @@ def fit(
             listed,
         )
 
-    # 1. Drop in tier order (largest first within a tier) until it fits. The frame
-    #    (tree + omitted list) is re-measured after each batch of drops.
+    # 1. Drop in order until it fits. The frame (tree + omitted list) is
+    #    re-measured after each batch of drops.
     cursor = 0
     exact, head, tail, kept, listed = measure()
+    if exact > budget_tokens:
+        order = (order_for or (lambda cs: drop_order(cs)[0]))(candidates)
     while exact > budget_tokens and cursor < len(order):
         over = exact - budget_tokens
         while over > 0 and cursor < len(order):
@@ -244,8 +207,8 @@ def fit(
         exact, head, tail, kept, listed = measure()
 
     # 2. Refill: dropping in batches overshoots (and the tree shrank as files left),
-    #    so give the room back to dropped files, most valuable tier and smallest
-    #    first. Re-measure exactly; undo the latest additions if the estimate erred.
+    #    so give the room back to dropped files, most important first. Re-measure
+    #    exactly; undo the latest additions if the estimate erred.
     for _ in range(4):
         if exact > budget_tokens:
             break

@@ -73,8 +73,9 @@ def _candidate(path: str, m: Member, redactions: list[Redaction]) -> Candidate |
     text, found = redact(text)
     for line, kind in found:
         redactions.append(Redaction(path, line, kind))
+    block = file_block(path, text)
     return Candidate(
-        path, size, file_block(path, text), len(found), final_newline=text.endswith("\n")
+        path, size, block, len(found), final_newline=text.endswith("\n"), mtime=m.mtime
     )
 
 

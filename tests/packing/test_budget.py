@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reviewer.packing import Budget, PackingError, count_tokens, pack
-from reviewer.packing.request import drop_tier
+from reviewer.packing.kinds import DATA, DOCS, GENERATED, SOURCE, TEST, path_kind
 
 from .conftest import make_zip
 
@@ -30,17 +30,17 @@ def pack_with_context(tmp_path, context):
     return pack(make_zip(tmp_path / "a.zip", FILES), None, Budget(context, 1000))
 
 
-def test_drop_tiers_order_generated_then_tests_then_docs_then_code():
-    assert drop_tier("data/fixtures.json") == 0
-    assert drop_tier("api/service_pb2.py") == 0
-    assert drop_tier("db/migrations/0001_initial.py") == 0
-    assert drop_tier("tests/test_core.py") == 1
-    assert drop_tier("pkg/handler_test.go") == 1
-    assert drop_tier("web/button.spec.ts") == 1
-    assert drop_tier("docs/guide.md") == 2
-    assert drop_tier("CHANGELOG.md") == 2
-    assert drop_tier("README.md") == 3
-    assert drop_tier("app/core.py") == 3
+def test_path_kinds_generated_and_data_then_tests_then_docs_then_code():
+    assert path_kind("data/fixtures.json") == DATA
+    assert path_kind("api/service_pb2.py") == GENERATED
+    assert path_kind("db/migrations/0001_initial.py") == GENERATED
+    assert path_kind("tests/test_core.py") == TEST
+    assert path_kind("pkg/handler_test.go") == TEST
+    assert path_kind("web/button.spec.ts") == TEST
+    assert path_kind("docs/guide.md") == DOCS
+    assert path_kind("CHANGELOG.md") == DOCS
+    assert path_kind("README.md") == SOURCE
+    assert path_kind("app/core.py") is None  # source, unless its first lines say otherwise
 
 
 def test_everything_fits_in_a_large_context(tmp_path):
@@ -82,7 +82,7 @@ def test_kept_files_are_complete_never_truncated(tmp_path):
     assert result.prompt_tokens <= result.budget_tokens
 
 
-def test_largest_code_goes_first_when_only_code_is_left(tmp_path):
+def test_among_equally_important_code_the_largest_goes_first(tmp_path):
     full = pack_with_context(tmp_path, 1_000_000)
     tokens = {f.path: f.tokens for f in full.included}
     context = int((tokens["app/core.py"] + tokens["app/small.py"] + 3000) / 0.9) + 1200

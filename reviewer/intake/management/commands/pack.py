@@ -13,8 +13,15 @@ from reviewer.runs import library_settings
 
 def format_summary(summary, model, cost):
     budget = summary["budget"]
+    coverage = summary.get("coverage") or {}
+    core = [d["path"] for d in coverage.get("dropped", []) if d["core"]]
+    core_line = f"Core left out: {len(core)}: {', '.join(core[:5])}" + (
+        " …" if len(core) > 5 else ""
+    )
     lines = [
         f"Model:      {model.label} ({model.id})",
+        f"Reviewed:   {coverage.get('headline', '')}",
+        *([core_line] if core else []),
         f"Included:   {summary['included_count']} files, {summary['included_bytes']:,} bytes",
         f"Excluded:   {summary['excluded_count']} files"
         + "".join(f"\n  {reason}: {n}" for reason, n in summary["excluded_by_reason"].items()),
