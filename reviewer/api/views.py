@@ -213,7 +213,7 @@ async def review_create(request, pk):
     data = form.cleaned_data
     try:
         review = await asubmit_review(
-            project, user, data["archive"], data["spec"], data.get("model")
+            project, user, data["archive"], data["spec"], data.get("model"), mode=data.get("mode")
         )
     except UploadRejected as exc:
         return error(exc.message, exc.status)
