@@ -2,6 +2,7 @@
 requests and one merge request through the real worker, every file in exactly one part;
 a failed part is retried alone; cancelling the review stops every part."""
 
+import json
 import re
 import threading
 
@@ -9,7 +10,7 @@ import pytest
 
 from reviewer.packing.split import PART_INSTRUCTIONS
 from reviewer.packing.synthesis import SYNTHESIS_INSTRUCTIONS
-from tests.factories import make_zip
+from tests.factories import make_pdf, make_zip
 from tests.fakes.llm_server import answer, status
 from tests.sse_client import read_events
 from tests.test_e2e_review import create_project, review_id_of, upload, wait_until
@@ -146,3 +147,23 @@ def test_cancel_stops_every_part(stack, llm):
     statuses = [status for _, status, _ in _parts(stack, review_id)]
     assert statuses[:3] == ["cancelled"] * 3
     assert len(llm.requests) == 2  # the third part and the merge were never sent
+
+
+@pytest.mark.e2e
+def test_the_command_line_runs_a_review_in_parts(stack, llm, tmp_path):
+    _add_tiny_model(stack)
+    create_project(stack.client("alice"), "Split CLI")
+    archive, spec = tmp_path / "shop.zip", tmp_path / "spec.pdf"
+    archive.write_bytes(make_zip(REPO))
+    spec.write_bytes(make_pdf())
+    llm.script(answer("One."), answer("Two."), answer("Three."), answer(MERGED))
+    llm.expect(4)
+    result = stack.manage(
+        "review", str(archive), "--spec", str(spec), "--project", "Split CLI",
+        "--model", MODEL, "--mode", "split", "--json", check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["status"], summary["parts"], summary["report"]) == ("done", 3, MERGED)
+    assert "[part 3: done]" in result.stderr
+    assert len(llm.wait_for_requests(4)) == 4 and llm.unexpected == []
