@@ -13,7 +13,7 @@ from reviewer.reports.rendering import render_report
 from reviewer.reviews.access import get_review_for_user
 from reviewer.splits import events as ev
 from reviewer.splits.lifecycle import cancel_part, retry_part
-from reviewer.splits.models import PART_FINAL, ReviewPart
+from reviewer.splits.models import PART_ACTIVE, ReviewPart
 from reviewer.teams.models import Role
 
 
@@ -27,9 +27,11 @@ def parts_for_page(review, relay_events=None):
         texts, _ = ev.texts_since_reset(relay_events)
     for part in parts:
         part.live_text = texts.get(part.index, part.text if relay_events is None else "")
-        if review.is_final and part.status not in PART_FINAL:
+        if review.is_final and part.status in PART_ACTIVE:
             # The review ended without this part finishing (its worker was lost).
             part.status, part.status_note = "failed", "stopped with the review"
+        elif review.is_final and part.status == "queued":
+            part.status_note = "not sent"
         part.retryable = review.is_final and part.status in ("failed", "cancelled")
         # Sanitized by render_report, as the report is.
         part.html = mark_safe(render_report(part.text)) if review.is_final else ""  # noqa: S308
