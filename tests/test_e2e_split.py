@@ -124,7 +124,11 @@ def test_a_failed_part_is_retried_alone(stack, llm):
     llm.script(answer("Part report again."), answer(MERGED))
     llm.expect(2)
     _post(client, review_id, f"/reviews/{review_id}/parts/{failed[0] + 1}/retry")
-    wait_until(lambda: stack.review_field(review_id, "status") == "done", timeout=60)
+    # The stream of the review, queued again, follows the new run to its own end.
+    messages = list(read_events(client, f"/reviews/{review_id}/events"))
+    assert [m.data for m in messages if m.event == "status"][-1] == "done"
+    assert any(m.event == f"part{failed[0] + 1}-delta" for m in messages)
+    assert stack.review_field(review_id, "status") == "done"
     again, merge = llm.requests[3], llm.requests[4]
     assert sorted(_part_files(again)) == sorted(failed_files)
     assert _system(merge) == SYNTHESIS_INSTRUCTIONS

@@ -102,7 +102,11 @@ def retry_part(review, index):
                 lease_expires_at=queue_deadline(),
                 finished_at=None,
             )
-            get_relay().append(locked.pk, status_events(Status.QUEUED, note))
+            relay = get_relay()
+            # The old run's events end with its `done`, which would end every new viewer's
+            # stream at once; ids go on from the counter, which stays.
+            relay.delete(locked.pk)
+            relay.append(locked.pk, status_events(Status.QUEUED, note))
             enqueue_review(locked.pk)
     return True
 
