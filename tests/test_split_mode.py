@@ -194,3 +194,18 @@ def test_a_running_split_review_has_a_section_per_part(client, alice, make_revie
     for n in (1, 2, 3):
         assert f'sse-swap="part{n}-delta"' in page and f'sse-swap="part{n}-status"' in page
     assert 'sse-swap="parts"' in page
+
+
+def test_part_writes_are_fenced_by_the_reviews_token(make_review):
+    from reviewer.splits.lifecycle import fenced_part_update
+    from reviewer.streams.relay import FenceLost
+
+    review = make_review(status="streaming", attempts=3)
+    _parts(review, ["streaming", "queued"])
+    fenced_part_update(review.pk, 3, 0, status_note="still ours")
+    with pytest.raises(FenceLost):
+        fenced_part_update(review.pk, 2, 0, status_note="a lost run")
+    Review.objects.filter(pk=review.pk).update(status="failed")
+    with pytest.raises(FenceLost):
+        fenced_part_update(review.pk, 3, 0, status_note="after the reaper")
+    assert ReviewPart.objects.get(review=review, index=0).status_note == "still ours"
