@@ -81,9 +81,13 @@ def retry_part(review, index):
     with transaction.atomic():
         locked = Review.objects.select_for_update().get(pk=review.pk)
         part = _part_for_update(locked, index)
-        if part is None or part.status not in (PartStatus.FAILED, PartStatus.CANCELLED):
-            if not (part and locked.status in FINAL_STATUSES and part.status in PART_ACTIVE):
-                return False
+        ended = (PartStatus.FAILED, PartStatus.CANCELLED)
+        if locked.status in FINAL_STATUSES:
+            # Also a part the review ended without finishing or sending (a lost worker,
+            # or a retry that came as the review ended).
+            ended = (*ended, PartStatus.QUEUED, *PART_ACTIVE)
+        if part is None or part.status not in ended:
+            return False
         ReviewPart.objects.filter(pk=part.pk).update(
             status=PartStatus.QUEUED,
             status_note="queued again",

@@ -32,7 +32,10 @@ def parts_for_page(review, relay_events=None):
             part.status, part.status_note = "failed", "stopped with the review"
         elif review.is_final and part.status == "queued":
             part.status_note = "not sent"
-        part.retryable = review.is_final and part.status in ("failed", "cancelled")
+        part.retryable = review.is_final and (
+            part.status in ("failed", "cancelled")
+            or (part.status == "queued" and not part.is_synthesis)
+        )
         # Sanitized by render_report, as the report is.
         part.html = mark_safe(render_report(part.text)) if review.is_final else ""  # noqa: S308
     return parts
