@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "reviewer.reviews",
     "reviewer.intake",
     "reviewer.api",
+    "reviewer.splits",
 ]
 
 MIDDLEWARE = [
@@ -243,6 +244,8 @@ SSE_HEARTBEAT_SECONDS = env_int("SSE_HEARTBEAT_SECONDS", 15)
 # Deltas reach the relay in batches this far apart, so that relay writes grow with
 # reviews, not with tokens.
 RELAY_BATCH_MILLISECONDS = env_int("RELAY_BATCH_MILLISECONDS", 40)
+# Split mode: how many parts of one review stream at once (all under the shared limits).
+SPLIT_PARALLEL_PARTS = max(1, env_int("SPLIT_PARALLEL_PARTS", 2))
 # How long a finished review's stream events are kept; the row keeps the report.
 STREAM_KEEP_SECONDS = env_int("STREAM_KEEP_SECONDS", 60)
 

@@ -5,6 +5,7 @@ from reviewer.intake.views import preview, projects
 from reviewer.reports.views import history, sharing, source
 from reviewer.runs import provider_keys
 from reviewer.runs import views as runs
+from reviewer.splits import views as splits
 from reviewer.streams import views as stream
 
 urlpatterns = [
@@ -25,6 +26,12 @@ urlpatterns = [
     path("reviews/<int:pk>/start", preview.review_start, name="review_start"),
     path("reviews/<int:pk>/cancel", runs.review_cancel, name="review_cancel"),
     path("reviews/<int:pk>/retry", runs.review_retry, name="review_retry"),
+    path("reviews/<int:pk>/parts/<int:number>/retry", splits.part_retry, name="review_part_retry"),
+    path(
+        "reviews/<int:pk>/parts/<int:number>/cancel",
+        splits.part_cancel,
+        name="review_part_cancel",
+    ),
     path("teams/<int:pk>/keys", provider_keys.provider_keys, name="provider_keys"),
     path(
         "teams/<int:pk>/keys/<slug:provider>/delete",

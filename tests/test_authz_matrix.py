@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from reviewer.api.models import ApiToken
 from reviewer.reports.sharing import enable_link
 from reviewer.reviews.models import Review
+from reviewer.splits.models import ReviewPart
 from reviewer.teams.models import Invite, Membership, Role
 from reviewer.teams.tokens import new_token
 from tests.factories import make_pdf, make_zip
@@ -113,6 +114,12 @@ MATRIX = {
     ),
     "review_retry": Entry(
         lambda c: f"/reviews/{c.review.pk}/retry", NOT_ALLOWED, role("member", 302)
+    ),
+    "review_part_retry": Entry(
+        lambda c: f"/reviews/{c.review.pk}/parts/1/retry", NOT_ALLOWED, role("member", 302)
+    ),
+    "review_part_cancel": Entry(
+        lambda c: f"/reviews/{c.review.pk}/parts/1/cancel", NOT_ALLOWED, role("member", 302)
     ),
     "project_history": Entry(
         lambda c: f"/projects/{c.project.pk}/history", role("viewer", 302), NOT_ALLOWED
@@ -265,6 +272,9 @@ def ctx(alice, bob, victor, charlie, team, project, make_review, monkeypatch, se
         archive=ContentFile(make_zip(), name="shop.zip"),
         pack_summary={"included_paths": ["app/api.py"]},
     )
+    # A review in parts, so that the part URLs find their part.
+    ReviewPart.objects.create(review=c.review, index=0, status="failed")
+    ReviewPart.objects.create(review=c.review, index=1, is_synthesis=True)
     # Real files: starting a draft packs it first.
     c.draft = make_review(
         status="draft",

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from reviewer.reviews.access import aget_review_for_user, get_review_for_user
 from reviewer.reviews.models import Project
+from reviewer.runs import library_settings
 from reviewer.teams.access import teams_for
 from reviewer.teams.tokens import hash_token, new_token
 from reviewer.throttle import over_limit
@@ -159,6 +160,22 @@ def review_json(review):
         "truncated": review.finish_reason == "length",
         "error": review.error or None,
         "report": review.report,
+        "mode": library_settings.snapshot_of(review).get("mode", "single"),
+        "parts": [
+            {
+                "number": p.number,
+                "merge": p.is_synthesis,
+                "status": p.status,
+                "files": p.files,
+                "usage": {
+                    "prompt_tokens": p.prompt_tokens,
+                    "completion_tokens": p.completion_tokens,
+                },
+                "cost_usd": _number(p.cost_usd),
+                "error": p.error or None,
+            }
+            for p in review.parts.order_by("index")
+        ],
         "created_at": _time(review.created_at),
         "started_at": _time(review.started_at),
         "finished_at": _time(review.finished_at),
@@ -219,11 +236,11 @@ async def review_create(request, pk):
     data = form.cleaned_data
     try:
         review = await asubmit_review(
-            project, user, data["archive"], data["spec"], data.get("model")
+            project, user, data["archive"], data["spec"], data.get("model"), mode=data.get("mode")
         )
     except UploadRejected as exc:
         return error(exc.message, exc.status)
-    body = review_json(review)
+    body = await sync_to_async(review_json)(review)
     keys = ("id", "status", "url", "events_url", "api_url")
     response = JsonResponse({key: body[key] for key in keys}, status=201)
     response["Location"] = body["api_url"]

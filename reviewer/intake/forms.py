@@ -66,6 +66,9 @@ class UploadForm(forms.Form):
         label="Specification PDF", error_messages={"required": "Choose the specification PDF."}
     )
     model = forms.ChoiceField(label="Model", required=False)
+    # "split": the whole repository in several requests and a merge; "single" or empty:
+    # one request (files are left out when it does not fit).
+    mode = forms.CharField(label="Mode", required=False)
 
     def __init__(self, *args, model_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -73,6 +76,12 @@ class UploadForm(forms.Form):
 
     def clean_archive(self):
         return check_size(self.cleaned_data["archive"], "archive")
+
+    def clean_mode(self):
+        mode = self.cleaned_data.get("mode") or "single"
+        if mode not in ("single", "split"):
+            raise forms.ValidationError(f"Unknown mode “{mode[:40]}”; use single or split.")
+        return mode
 
     def clean_spec(self):
         spec = check_size(self.cleaned_data["spec"], "spec")
@@ -123,9 +132,15 @@ class PackChoicesForm(forms.Form):
         def typed(name):
             return data[name] if name in self.data else None
 
+        # The checkbox is sent only when ticked: with the other fields present its
+        # absence means one request; a request with no fields keeps the draft's mode.
+        mode = self.review.pack_options.get("mode")
+        if "model" in self.data:
+            mode = "split" if self.data.get("mode") == "split" else None
         return library_settings.snapshot_for(
             self.review.project,
             data["model"] or self.review.model,
             typed("ignore_patterns"),
             typed("include_patterns"),
+            mode=mode,
         )

@@ -35,6 +35,9 @@ class Preview:
     estimated_cost: object = None
     used_percent: float = 0.0
     over_budget: bool = False
+    # Split mode: one entry per part (number, files, input_tokens), when it takes several.
+    parts: list = field(default_factory=list)
+    split: bool = False  # split mode was asked for (even if everything fits in one)
 
 
 class Superseded(Exception):
@@ -61,7 +64,7 @@ _cache = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _cache_key(review, model, options):
+def _cache_key(review, model, options, split=False):
     # Everything the result depends on: the archive's content, the stored spec (uploads
     # are never rewritten under their name), the model's limits and prices, the options.
     return (
@@ -69,6 +72,7 @@ def _cache_key(review, model, options):
         review.spec.name,
         model,
         json.dumps(asdict(options), sort_keys=True, default=str),
+        split,
     )
 
 
@@ -123,7 +127,8 @@ async def abuild_preview(review, snapshot, superseded=None):
     Raises Superseded if `superseded()` is true once a slot is free."""
     model, options = await sync_to_async(_inputs)(snapshot)
     options = library_settings.with_upload_names(options, review)
-    key = _cache_key(review, model, options)
+    split = library_settings.is_split(snapshot)
+    key = _cache_key(review, model, options, split)
     found = _cached(key)
     if found is not None:
         return found
@@ -135,7 +140,7 @@ async def abuild_preview(review, snapshot, superseded=None):
         if found is None:
             # Off the event loop and off the shared sync thread; no database in there.
             found = await asyncio.to_thread(
-                _pack_preview, review.archive.path, review.spec.path, model, options
+                _pack_preview, review.archive.path, review.spec.path, model, options, split
             )
             _remember(key, found)
     return found
@@ -146,11 +151,15 @@ def _inputs(snapshot):
     return model, library_settings.options_from_snapshot(snapshot)
 
 
-def _pack_preview(archive_path, spec_path, model, options):
+def _pack_preview(archive_path, spec_path, model, options, split=False):
     try:
+        if split:
+            found = split_preview(archive_path, spec_path, model, options)
+            if found is not None:
+                return found
         packed = pack(archive_path, spec_path, library_settings.budget_for(model), options)
     except PackingError as exc:
-        return Preview(error=str(exc), model=model)
+        return Preview(error=str(exc), model=model, split=split)
     input_tokens = packed.prompt_tokens + packed.spec_tokens
     usable = max(1, model.context_tokens - model.max_output_tokens)
     return Preview(
@@ -160,4 +169,38 @@ def _pack_preview(archive_path, spec_path, model, options):
         estimated_cost=llm.estimate_cost(model, input_tokens, model.max_output_tokens),
         used_percent=min(100.0, 100.0 * input_tokens / usable),
         over_budget=any(e.reason == "over budget" for e in packed.excluded),
+        split=split,
+    )
+
+
+def split_preview(archive_path, spec_path, model, options):
+    """The preview of a review in parts; None when everything fits in one request (split
+    mode then sends one, as the usual mode would)."""
+    from reviewer.packing.split import pack_split
+    from reviewer.splits.run import estimated_cost
+
+    packed = pack_split(archive_path, spec_path, library_settings.budget_for(model), options)
+    if len(packed.parts) < 2:
+        return None
+    usable = max(1, model.context_tokens - model.max_output_tokens)
+    largest = max(p.prompt_tokens for p in packed.parts) + packed.spec_tokens
+    included = sorted((f for p in packed.parts for f in p.included), key=lambda f: f.path)
+    parts = [
+        {
+            "number": p.index + 1,
+            "files": len(p.files),
+            "roots": p.roots,
+            "truncated": p.truncated,
+            "input_tokens": p.prompt_tokens + packed.spec_tokens,
+        }
+        for p in packed.parts
+    ]
+    return Preview(
+        summary=packed.summary(),
+        included=included,
+        model=model,
+        estimated_cost=estimated_cost(model, packed),
+        used_percent=min(100.0, 100.0 * largest / usable),
+        parts=parts,
+        split=True,
     )

@@ -110,7 +110,7 @@ def _rewind(upload):
         upload.seek(0)
 
 
-async def asubmit_review(project, user, archive, spec, model_id=None, start=True):
+async def asubmit_review(project, user, archive, spec, model_id=None, start=True, mode=None):
     """Quota, then the files' contents, then the row: a refused upload leaves nothing."""
     model_id = model_id or project.model or library_settings.default_model_id()
     if start:
@@ -119,7 +119,7 @@ async def asubmit_review(project, user, archive, spec, model_id=None, start=True
     if problem:
         raise UploadRejected(problem, status=413)
     await avalidate_uploads(project, archive, spec, model_id)
-    return await sync_to_async(create_review)(project, user, archive, spec, model_id, start)
+    return await sync_to_async(create_review)(project, user, archive, spec, model_id, start, mode)
 
 
 # -- storing and starting ------------------------------------------------------------------
@@ -131,9 +131,11 @@ def _sha256(uploaded):
     return digest.hexdigest()
 
 
-def create_review(project, user, archive, spec, model_id, start=True):
+def create_review(project, user, archive, spec, model_id, start=True, mode=None):
     """Stores the uploads and, when `start`, queues the run once the row is committed,
-    packing with the project's saved patterns. A draft gets its snapshot when started."""
+    packing with the project's saved patterns. A draft gets its snapshot when started
+    (until then it holds only the mode chosen with the upload, as its preview's default)."""
+    snapshot = library_settings.snapshot_for(project, model_id, mode=mode)
     with transaction.atomic():
         review = Review.objects.create(
             project=project,
@@ -145,7 +147,7 @@ def create_review(project, user, archive, spec, model_id, start=True):
             spec=spec,
             spec_name=spec.name[:255],
             model=model_id,
-            pack_options=library_settings.snapshot_for(project, model_id) if start else {},
+            pack_options=snapshot if start else {k: v for k, v in snapshot.items() if k == "mode"},
             status=Status.QUEUED if start else Status.DRAFT,
             lease_expires_at=queue_deadline() if start else None,
         )

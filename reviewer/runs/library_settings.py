@@ -107,29 +107,44 @@ def pack_options_for(project):
     return pack_options(patterns(project.ignore_patterns), patterns(project.include_patterns))
 
 
-def snapshot_for(project, model_id, ignore_text=None, include_text=None):
+SPLIT = "split"
+
+
+def snapshot_for(project, model_id, ignore_text=None, include_text=None, mode=None):
     """What a review packs with, as stored in `Review.pack_options`: the model and the
-    patterns typed for it (None: the project's saved ones). The server's limits are not
+    patterns typed for it (None: the project's saved ones), and `"mode": "split"` for a
+    review of the whole repository in several requests. The server's limits are not
     part of it: a re-run obeys the limits in force when it runs."""
     ignores = project.ignore_patterns if ignore_text is None else ignore_text
     includes = project.include_patterns if include_text is None else include_text
-    return {
+    snapshot = {
         "model": model_id,
         "ignore_patterns": patterns(ignores),
         "include_patterns": patterns(includes),
     }
+    if mode == SPLIT:
+        snapshot["mode"] = SPLIT
+    return snapshot
+
+
+def is_split(snapshot):
+    return snapshot.get("mode") == SPLIT
 
 
 def snapshot_of(review):
     """The review's snapshot; rows from before snapshots get the project's patterns."""
     stored = review.pack_options
-    if not stored:
-        return snapshot_for(review.project, review.model)
-    return {
+    if not stored.get("model"):
+        # A draft holds at most the mode chosen on the upload form.
+        return snapshot_for(review.project, review.model, mode=stored.get("mode"))
+    snapshot = {
         "model": stored.get("model") or review.model,
         "ignore_patterns": [str(p) for p in stored.get("ignore_patterns", [])],
         "include_patterns": [str(p) for p in stored.get("include_patterns", [])],
     }
+    if is_split(stored):
+        snapshot["mode"] = SPLIT
+    return snapshot
 
 
 def options_from_snapshot(snapshot):

@@ -60,6 +60,11 @@ class ReviewRun:
     def _run(self):
         self._set_status(Status.PACKING, "reading the archive")
         model = library_settings.model_for(library_settings.model_id_for_review(self.review))
+        if library_settings.is_split(library_settings.snapshot_of(self.review)):
+            from reviewer.splits.run import run_split  # split mode lives in its own app
+
+            if run_split(self, model):
+                return
         try:
             packed = pack(
                 self.review.archive.path,

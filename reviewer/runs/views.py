@@ -31,6 +31,7 @@ def review_detail(request, pk):
             review.refresh_from_db()
         context["text"] = "".join(e.data for e in events if e.kind == DELTA)
         context["last_event_id"] = events[-1].id if events else 0
+        context["relay_events"] = events  # a split review's parts resume from them too
     if review.is_final:
         context.update(report_context(request.user, review))
     else:

@@ -15,8 +15,12 @@ from django.views.decorators.http import require_GET
 from reviewer.reports.rendering import report_context
 from reviewer.reviews.access import aget_review_for_user
 from reviewer.reviews.models import Review
+from reviewer.splits import views as split_views
+from reviewer.splits.events import PART_KINDS, PARTS
 from reviewer.streams.hub import get_hub
 from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS, get_relay
+
+SPLIT_KINDS = (*PART_KINDS, PARTS)
 
 
 def _sse(event_id, kind, data):
@@ -77,6 +81,8 @@ async def _framed(review_id, events):
     for event in events:
         if event.kind in (DELTA, STATUS, NOTE):
             chunks.append(_sse(event.id, event.kind, html.escape(event.data)))
+        elif event.kind in SPLIT_KINDS:
+            chunks.append(await split_views.frame(review_id, event, _sse))
         elif event.kind == DONE:
             if chunks:
                 yield "".join(chunks)

@@ -28,6 +28,22 @@
     }
   });
 
+  // Split mode: a part's status word colours its badge; a part that failed or was
+  // cancelled offers its own Retry, and one that ended no longer offers Cancel.
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var el = event.target;
+    var swap = el && el.getAttribute && el.getAttribute("sse-swap");
+    if (!swap || !/^part\d+-status$/.test(swap)) return;
+    var word = el.textContent.trim();
+    el.className = "status status-" + word;
+    var section = el.closest(".part");
+    if (!section) return;
+    var retry = section.querySelector(".part-retry");
+    if (retry) retry.hidden = !(word === "failed" || word === "cancelled");
+    var cancel = section.querySelector(".cancel-form");
+    if (cancel) cancel.hidden = word === "done" || word === "failed" || word === "cancelled";
+  });
+
   // An upload refused before the form was read (larger than all limits together) is
   // answered with one plain sentence and 413; it belongs in the form's error area too.
   document.addEventListener("htmx:responseError", function (event) {

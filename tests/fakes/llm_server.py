@@ -21,7 +21,8 @@ As a subprocess (runs until killed; prints ``FAKE_LLM_URL=<url>`` on stdout when
 
 The subprocess also takes scenarios over HTTP: ``POST {root}/_fake/script`` with a JSON list of
 scenario dicts (the fields of :class:`Scenario`), ``GET {root}/_fake/requests`` returns the
-recorded requests, ``POST {root}/_fake/reset`` clears both.
+recorded requests, ``POST {root}/_fake/expect`` with a JSON number expects that many more
+requests (see :meth:`FakeLLMServer.expect`), ``POST {root}/_fake/reset`` clears both.
 """
 
 from __future__ import annotations
@@ -260,6 +261,10 @@ class FakeLLMServer:
         self._port = port
         self.default = default or Scenario()
         self.requests: list[dict[str, Any]] = []
+        # With expect(n): how many requests a test expects; any past them is refused and
+        # kept in `unexpected`, so a test can tell "exactly n" from "at least n".
+        self.expected: int | None = None
+        self.unexpected: list[dict[str, Any]] = []
         self._queue: deque[Scenario] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -314,6 +319,24 @@ class FakeLLMServer:
         with self._lock:
             self._queue.clear()
             self.requests.clear()
+            self.unexpected.clear()
+            self.expected = None
+
+    def expect(self, count: int) -> None:
+        """Expect ``count`` more requests; any beyond them is answered 400 and kept in
+        ``unexpected`` instead of ``requests``."""
+        with self._lock:
+            self.expected = len(self.requests) + count
+
+    def wait_for_requests(self, count: int, timeout: float = 30) -> list[dict[str, Any]]:
+        """The first ``count`` requests, once they have arrived (AssertionError if not)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.requests) >= count:
+                    return list(self.requests[:count])
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} requests, got {len(self.requests)}")
 
     @property
     def pending(self) -> int:
@@ -357,7 +380,12 @@ class FakeLLMServer:
             "time": time.time(),
         }
         with self._lock:
-            self.requests.append(record)
+            surplus = self.expected is not None and len(self.requests) >= self.expected
+            (self.unexpected if surplus else self.requests).append(record)
+        if surplus:
+            message = f"The fake model expected only {self.expected} requests."
+            body = json.dumps({"error": {"message": message}}).encode()
+            return self._send_plain(h, 400, body)
         scenario = self._next()
         try:
             if scenario.headers_delay:
@@ -382,6 +410,12 @@ class FakeLLMServer:
             try:
                 items = json.loads(raw or b"[]")
                 self.script(*[Scenario.from_dict(x) for x in items])
+            except (ValueError, TypeError) as exc:
+                return self._send_plain(h, 400, json.dumps({"error": str(exc)}).encode())
+            self._send_plain(h, 200, b'{"ok": true}')
+        elif path == "/_fake/expect":
+            try:
+                self.expect(int(json.loads(raw or b"0")))
             except (ValueError, TypeError) as exc:
                 return self._send_plain(h, 400, json.dumps({"error": str(exc)}).encode())
             self._send_plain(h, 200, b'{"ok": true}')

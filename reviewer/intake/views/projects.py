@@ -112,7 +112,13 @@ async def review_create(request, pk):
         data = form.cleaned_data
         try:
             review = await asubmit_review(
-                project, user, data["archive"], data["spec"], data.get("model"), start=not preview
+                project,
+                user,
+                data["archive"],
+                data["spec"],
+                data.get("model"),
+                start=not preview,
+                mode=data.get("mode"),
             )
         except UploadRejected as exc:
             form.add_error(exc.field, exc.html or exc.message)

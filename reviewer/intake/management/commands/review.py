@@ -19,6 +19,7 @@ from reviewer.intake.services import (
 from reviewer.reviews.models import ACTIVE_STATUSES, FINAL_STATUSES, Project, Review, Status
 from reviewer.runs import library_settings
 from reviewer.runs.lifecycle import request_cancel
+from reviewer.splits.events import PART_STATUS, parse
 from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS, get_relay
 
 
@@ -30,6 +31,12 @@ class Command(BaseCommand):
         parser.add_argument("--spec")
         parser.add_argument("--project", help="project name or id")
         parser.add_argument("--model", default=None)
+        parser.add_argument(
+            "--mode",
+            choices=("single", "split"),
+            default="single",
+            help="split: the whole repository in several requests, then a merge",
+        )
         parser.add_argument("--json", action="store_true", help="end with one JSON object")
         parser.add_argument("--cancel", type=int, metavar="ID", help="cancel review ID")
         parser.add_argument("--timeout", type=float, default=settings.CELERY_TASK_TIME_LIMIT + 120)
@@ -58,10 +65,14 @@ class Command(BaseCommand):
                 File(archive, name=archive_path.name),
                 File(spec, name=spec_path.name),
                 model_id,
+                mode=options["mode"],
             )
         self.stderr.write(f"review {review.pk}: {settings.SITE_URL}{review.get_absolute_url()}")
         self._follow(review.pk, options["timeout"], quiet=options["json"])
         review.refresh_from_db()
+        if review.parts.exists() and not options["json"]:
+            # A split review streams its parts to the page; here the merged report.
+            self.stdout.write(review.report)
         if options["json"]:
             self.stdout.write(json.dumps(_as_json(review)))
         if review.status != Status.DONE:
@@ -95,6 +106,9 @@ class Command(BaseCommand):
                     self.stdout.flush()
                 elif event.kind in (STATUS, NOTE) and event.data:
                     self.stderr.write(f"[{event.data}]")
+                elif event.kind == PART_STATUS:
+                    index, word = parse(event.data)
+                    self.stderr.write(f"[part {index + 1}: {word}]")
                 elif event.kind == DONE:
                     if not quiet:
                         self.stdout.write("")
@@ -132,4 +146,5 @@ def _as_json(review):
         "cost_usd": float(review.cost_usd) if review.cost_usd is not None else None,
         "truncated": review.finish_reason == "length",
         "error": review.error or None,
+        "parts": review.parts.filter(is_synthesis=False).count() or None,
     }
