@@ -21,6 +21,8 @@ from .messages import (
     time_limit_sentence,
     with_detail,
 )
+from .overflow import ContextOverflow, parse_body, parse_message
+from .overflow import sentence as overflow_sentence
 from .sse import SSEParser
 from .transport import Body, Chunk, End, Failed, Head, Item, Stream
 from .types import Delta, Finished, LLMError, Status, redact
@@ -118,6 +120,10 @@ class Attempt:
                 detail=detail,
             )
         self._note_success()  # the provider is up; the request itself is wrong
+        body = item.data if isinstance(item, Body) else b""
+        overflow = parse_body(body) if 400 <= status < 500 else None
+        if overflow is not None:
+            raise self._overflow(overflow, detail, status)
         raise self._error(with_detail(status_sentence(status), detail), status_code=status)
 
     def _read_events(self) -> Iterator[Delta]:
@@ -151,6 +157,10 @@ class Attempt:
     def _apply(self, parsed: Parsed) -> Iterator[Delta]:
         """Take one parsed event: error, usage, text and finish reason, in that order."""
         if parsed.error is not None:
+            overflow = None if self.got_text else parse_message(parsed.error)
+            if overflow is not None:
+                # Not transient, whatever words it uses ("... and try again").
+                raise self._overflow(overflow, parsed.error, None)
             raise self._fail(
                 with_detail("The provider reported an error in the stream.", parsed.error),
                 retryable=parsed.error_transient,
@@ -231,6 +241,14 @@ class Attempt:
     def _finished(self) -> Finished:
         self._note_success()
         return Finished(self.finish or "stop", self.usage[0], self.usage[1])
+
+    def _overflow(self, overflow, detail: str, status: int | None) -> LLMError:
+        if self.breaker is not None:
+            self.breaker.release(self.probe)
+        message = overflow_sentence(overflow)
+        if not overflow.provider_tokens:
+            message = with_detail(message, detail)
+        return ContextOverflow(redact(message, *self.secrets), overflow, status_code=status)
 
     def _error(self, message: str, **kw: Any) -> LLMError:
         return LLMError(redact(message, *self.secrets), **kw)
