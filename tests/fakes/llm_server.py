@@ -41,6 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes import provider_counts
+
 ENDINGS = ("done", "no_done", "reset", "stall", "error", "malformed")
 
 _GEMINI_PATH = re.compile(
@@ -253,6 +255,9 @@ class FakeLLMServer:
         self._port = port
         self.default = default or Scenario()
         self.requests: list[dict[str, Any]] = []
+        # Its own token count, count endpoints and context limit (provider_counts.py).
+        self.counting = provider_counts.CountRules()
+        self.count_requests: list[dict[str, Any]] = []
         self._queue: deque[Scenario] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -307,6 +312,8 @@ class FakeLLMServer:
         with self._lock:
             self._queue.clear()
             self.requests.clear()
+            self.count_requests.clear()
+            self.counting = provider_counts.CountRules()
 
     @property
     def pending(self) -> int:
@@ -339,6 +346,8 @@ class FakeLLMServer:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
+        if provider_counts.answer_count(self, h, parts.path, body):
+            return
         gem = _GEMINI_PATH.search(parts.path)
         record = {
             "method": "POST",
@@ -351,6 +360,8 @@ class FakeLLMServer:
         }
         with self._lock:
             self.requests.append(record)
+        if provider_counts.refuse_overflow(self, h, parts.path, body):
+            return  # refused before any scenario: the provider never started an answer
         scenario = self._next()
         try:
             if scenario.headers_delay:
@@ -377,6 +388,9 @@ class FakeLLMServer:
                 self.script(*[Scenario.from_dict(x) for x in items])
             except (ValueError, TypeError) as exc:
                 return self._send_plain(h, 400, json.dumps({"error": str(exc)}).encode())
+            self._send_plain(h, 200, b'{"ok": true}')
+        elif path == "/_fake/counting":
+            self.counting = provider_counts.CountRules.from_dict(json.loads(raw or b"{}"))
             self._send_plain(h, 200, b'{"ok": true}')
         elif path == "/_fake/reset":
             self.reset()
