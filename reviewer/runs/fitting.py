@@ -33,6 +33,7 @@ def count_summary(model, ratio, packed_tokens, counted=None):
         "method": "counted" if counted is not None else "estimated",
         "by": by,
         "ratio": ratio.value,
+        "ratio_shown": f"{ratio.value:.3g}",
         "kind": ratio.kind,
         "source": ratio.source,
         "our_tokens": packed_tokens,

@@ -105,10 +105,12 @@ class ReviewRun:
                 f"{llm.provider_name(model)} counted {counted:,} tokens; packing again with "
                 "fewer files",
             )
-            ratio, counted = refit, None
+            ratio = refit
             packed = self._pack(model, ratio)
             if packed is None:
                 return None
+            # Once more, to show the count the request is sent with; no second refit.
+            counted = fitting.provider_count(model, endpoint, self._request(packed))
         self._store_pack(model, packed, ratio, counted)
         return packed, ratio
 
