@@ -176,9 +176,7 @@ def _pack_preview(archive_path, spec_path, model, options, ratio):
         summary=packed.summary(),
         included=packed.included,
         model=model,
-        estimated_cost=llm.estimate_cost(
-            model, round(provider_tokens), model.max_output_tokens
-        ),
+        estimated_cost=llm.estimate_cost(model, round(provider_tokens), model.max_output_tokens),
         used_percent=min(100.0, 100.0 * provider_tokens / usable),
         over_budget=any(e.reason == "over budget" for e in packed.excluded),
         count=fitting.count_summary(model, ratio, input_tokens),

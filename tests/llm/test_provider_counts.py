@@ -44,7 +44,7 @@ ANTHROPIC_BODY = (
 )
 ANTHROPIC_WITH_OUTPUT_BODY = (
     b'{"type":"error","error":{"type":"invalid_request_error","message":"input length and '
-    b'`max_tokens` exceed context limit: 199759 + 8192 > 200000, decrease input length or '
+    b"`max_tokens` exceed context limit: 199759 + 8192 > 200000, decrease input length or "
     b'`max_tokens` and try again"}}'
 )
 GEMINI_BODY = (
@@ -150,9 +150,7 @@ def test_gemini_count_endpoint_is_asked_with_the_whole_request(catalogue, server
 
 def test_anthropic_count_tokens_sends_the_messages_body_without_answer_settings(catalogue, server):
     server.counting = CountRules(ratio=1.7)
-    model = model_for(
-        catalogue, "claude-sonnet-4.5", adapter="anthropic", provider="anthropic"
-    )
+    model = model_for(catalogue, "claude-sonnet-4.5", adapter="anthropic", provider="anthropic")
     body = {
         "model": "claude-sonnet-4-5",
         "max_tokens": 64000,
