@@ -212,3 +212,6 @@ def test_the_admin_shows_the_observed_ratio_on_the_models_page(wired, admin_clie
     assert "15000 / 10000 = 1.500" in page
     listing = admin_client.get("/admin/counts/observedratio/").content.decode()
     assert model_id in listing
+    entry = CatalogueEntry.objects.get(model_id=model_id)
+    catalogue_page = admin_client.get(f"/admin/reviews/catalogueentry/{entry.pk}/change/")
+    assert "1.5 (learned)" in catalogue_page.content.decode()
