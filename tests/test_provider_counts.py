@@ -10,6 +10,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from reviewer.counts.models import ObservedRatio
+from reviewer.llm import ADAPTERS
 from reviewer.counts.services import ratio_for
 from reviewer.reviews.models import CatalogueEntry, Review, StreamEvent
 from reviewer.runs import library_settings, lifecycle
@@ -47,6 +48,9 @@ def wired(fake, settings, monkeypatch):
     settings.LLM_API_KEY = "sk-test-counts-0000"
     settings.LLM_MAX_RETRIES = 0
     monkeypatch.setenv("LLM_GOOGLE_BASE_URL", fake.gemini_url)
+    monkeypatch.setenv("LLM_ANTHROPIC_BASE_URL", fake.root)
+    for provider in ("OPENAI", "GOOGLE", "ANTHROPIC"):
+        monkeypatch.setenv(f"LLM_{provider}_API_KEY", "sk-test-counts-0000")
     library_settings._file_catalogue.cache_clear()
     return fake
 
@@ -96,14 +100,24 @@ def generation_requests(fake):
     return [r for r in fake.requests if not r["path"].startswith("/_fake")]
 
 
+NATIVE_ANTHROPIC = pytest.mark.skipif(
+    "anthropic" not in ADAPTERS, reason="the native Anthropic adapter is not in this build"
+)
+
+
 @pytest.mark.parametrize(
-    ("adapter", "provider"), [("openai_file", "openai"), ("gemini", "someone")]
+    ("adapter", "provider"),
+    [
+        ("openai_file", "openai"),
+        ("gemini", "google"),
+        pytest.param("anthropic", "anthropic", marks=NATIVE_ANTHROPIC),
+    ],
 )
 def test_a_refusal_as_too_long_is_refitted_by_the_providers_count_and_sent_once_more(
     wired, make_review, adapter, provider
 ):
-    # `someone` has no key of its own and no count endpoint for openai-style models; the
-    # gemini adapter asks the count endpoint, which here counts lower than the real check.
+    # Gemini and Anthropic ask their count endpoint first, which here counts lower than
+    # the check the generation request meets (as real ones sometimes do).
     wired.counting = CountRules(ratio=1.6, context_limit=LIMIT, count_ratio=1.0)
     model_id = small_model(f"small-{adapter}", adapter, provider)
     review = run_review(make_review, model_id)
@@ -140,11 +154,18 @@ def test_a_second_refusal_fails_the_review_with_one_sentence_and_no_third_reques
     assert len(generation_requests(wired)) == 2
 
 
-def test_googles_count_before_sending_refits_and_the_preview_says_counted_by_google(
-    wired, make_review, client, alice
+@pytest.mark.parametrize(
+    ("adapter", "provider", "name"),
+    [
+        ("gemini", "google", "Google"),
+        pytest.param("anthropic", "anthropic", "Anthropic", marks=NATIVE_ANTHROPIC),
+    ],
+)
+def test_the_providers_count_before_sending_refits_and_the_preview_says_counted_by_it(
+    wired, make_review, client, alice, adapter, provider, name
 ):
     wired.counting = CountRules(ratio=1.6, context_limit=LIMIT)
-    model_id = small_model("small-gemini", "gemini", "google")
+    model_id = small_model(f"small-{adapter}", adapter, provider)
     review = run_review(make_review, model_id)
 
     assert review.status == "done", review.error
@@ -154,18 +175,26 @@ def test_googles_count_before_sending_refits_and_the_preview_says_counted_by_goo
     assert first > LIMIT >= second
     count = review.pack_summary["count"]
     assert count["method"] == "counted" and count["provider_tokens"] == second
-    assert any("Google counted" in n for n in notes(review))
+    assert any(n.startswith(f"{name} counted ") for n in notes(review))
 
     client.force_login(alice)
     page = client.get(f"/reviews/{review.pk}/preview")
     assert page.status_code == 200
-    assert "Counted by Google:" in page.content.decode()
+    assert f"Counted by {name}:" in page.content.decode()
+    # The preview re-packs with the refitted ratio: the same files as were sent.
+    included = review.pack_summary["included_count"]
+    assert f"Included files ({included})" in page.content.decode()
+    left_out = len(review.omitted_files)
+    assert left_out and included + left_out == len(REPO)
+    report = client.get(f"/reviews/{review.pk}/").content.decode()
+    assert f"{left_out} files left out for the budget" in report
 
 
 def test_without_a_key_the_count_is_estimated_and_the_preview_says_so(
-    wired, make_review, settings, client, alice
+    wired, make_review, settings, client, alice, monkeypatch
 ):
     settings.LLM_API_KEY = ""
+    monkeypatch.delenv("LLM_GOOGLE_API_KEY")
     model_id = small_model("small-gemini", "gemini", "google")
     draft = make_review(
         status="draft",
