@@ -10,8 +10,8 @@ import pytest
 from django.core.files.base import ContentFile
 
 from reviewer.counts.models import ObservedRatio
-from reviewer.llm import ADAPTERS
 from reviewer.counts.services import ratio_for
+from reviewer.llm import ADAPTERS
 from reviewer.reviews.models import CatalogueEntry, Review, StreamEvent
 from reviewer.runs import library_settings, lifecycle
 from reviewer.runs.run import ReviewRun
