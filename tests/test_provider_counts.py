@@ -151,7 +151,7 @@ def test_a_second_refusal_fails_the_review_with_one_sentence_and_no_third_reques
     model_id = small_model("small-openai", "openai_file", "openai")
     review = run_review(make_review, model_id)
     assert review.status == "failed"
-    assert "too long" in review.error or "longer than the model accepts" in review.error
+    assert "exceeds the context window of this model" in review.error
     assert len(generation_requests(wired)) == 2
 
 

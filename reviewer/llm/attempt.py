@@ -22,7 +22,6 @@ from .messages import (
     with_detail,
 )
 from .overflow import ContextOverflow, parse_body, parse_message
-from .overflow import sentence as overflow_sentence
 from .sse import SSEParser
 from .transport import Body, Chunk, End, Failed, Head, Item, Stream
 from .types import Delta, Finished, LLMError, Status, redact
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 BREAKER_STATUSES = frozenset({408})  # plus every 5xx
+OVERFLOW_STATUSES = frozenset({400, 413})  # how providers refuse a prompt as too long
 # Waiting for an error body is capped: the status alone already decides what happens.
 _ERROR_BODY_WAIT = 30
 
@@ -121,9 +121,9 @@ class Attempt:
             )
         self._note_success()  # the provider is up; the request itself is wrong
         body = item.data if isinstance(item, Body) else b""
-        overflow = parse_body(body) if 400 <= status < 500 else None
+        overflow = parse_body(body) if status in OVERFLOW_STATUSES else None
         if overflow is not None:
-            raise self._overflow(overflow, detail, status)
+            raise self._overflow(with_detail(status_sentence(status), detail), overflow, status)
         raise self._error(with_detail(status_sentence(status), detail), status_code=status)
 
     def _read_events(self) -> Iterator[Delta]:
@@ -160,7 +160,8 @@ class Attempt:
             overflow = None if self.got_text else parse_message(parsed.error)
             if overflow is not None:
                 # Not transient, whatever words it uses ("... and try again").
-                raise self._overflow(overflow, parsed.error, None)
+                message = with_detail("The provider reported an error in the stream.", parsed.error)
+                raise self._overflow(message, overflow, None)
             raise self._fail(
                 with_detail("The provider reported an error in the stream.", parsed.error),
                 retryable=parsed.error_transient,
@@ -242,12 +243,10 @@ class Attempt:
         self._note_success()
         return Finished(self.finish or "stop", self.usage[0], self.usage[1])
 
-    def _overflow(self, overflow, detail: str, status: int | None) -> LLMError:
+    def _overflow(self, message: str, overflow, status: int | None) -> LLMError:
+        """Refused as too long: the caller may pack again by the provider's count."""
         if self.breaker is not None:
             self.breaker.release(self.probe)
-        message = overflow_sentence(overflow)
-        if not overflow.provider_tokens:
-            message = with_detail(message, detail)
         return ContextOverflow(redact(message, *self.secrets), overflow, status_code=status)
 
     def _error(self, message: str, **kw: Any) -> LLMError:

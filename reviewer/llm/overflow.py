@@ -33,7 +33,7 @@ _PATTERNS = (
         False,
     ),
     # Anthropic
-    (re.compile(r"prompt is too long: (?P<n>\d+) tokens > (?P<m>\d+) maximum", re.I), False),
+    (re.compile(r"prompt is too long: (?P<n>\d+) tokens > (?P<m>\d+)", re.I), False),
     (
         re.compile(
             r"input length and `?max_tokens`? exceed context limit: (?P<n>\d+) \+ "
@@ -119,12 +119,3 @@ def parse_body(body: bytes | str) -> Overflow | None:
     elif isinstance(err, str):
         pieces.append(err)
     return parse_message(" ".join(pieces)) if any(pieces) else parse_message(text[:2000])
-
-
-def sentence(overflow: Overflow) -> str:
-    if overflow.provider_tokens and overflow.limit_tokens:
-        return (
-            f"The provider refused the request as too long: it counted "
-            f"{overflow.provider_tokens:,} tokens, over its limit of {overflow.limit_tokens:,}."
-        )
-    return "The provider refused the request as longer than the model accepts."

@@ -18,6 +18,7 @@ from reviewer.llm import (
 )
 from reviewer.llm.overflow import Overflow, parse_body
 from reviewer.packing import count_tokens as o200k
+from tests.fakes.llm_server import status
 from tests.fakes.provider_counts import CountRules, error_body, fake_count
 from tests.llm.conftest import API_KEY, endpoint_for, make_request, model_for, run
 
@@ -62,6 +63,7 @@ GEMINI_LIST_BODY = b"[" + GEMINI_BODY + b"]"
         (OPENAI_NO_COUNT_BODY, Overflow()),
         (ANTHROPIC_BODY, Overflow(208310, 200000)),
         (ANTHROPIC_WITH_OUTPUT_BODY, Overflow(199759, 200000 - 8192)),
+        (b'{"error": {"message": "prompt is too long: 1200 tokens > 1000"}}', Overflow(1200, 1000)),
         (GEMINI_BODY, Overflow(1156615, 1048576)),
         (GEMINI_LIST_BODY, Overflow(1156615, 1048576)),
     ],
@@ -197,9 +199,17 @@ def test_a_fake_over_its_limit_refuses_with_the_providers_body_and_the_client_sa
     events, err = run(model, endpoint_for(server, model), request)
     assert isinstance(err, ContextOverflow) and not err.after_first_token
     assert err.overflow.provider_tokens > 100 and err.overflow.limit_tokens == 100
-    assert f"{err.overflow.provider_tokens:,}" in err.message
+    assert str(err.overflow.provider_tokens) in err.message
     assert len(server.requests) == 1, "an overflow is never retried by the client"
     assert server.requests[0]["path"].endswith(path_end)
+
+
+def test_only_a_bad_request_is_taken_for_an_overflow(catalogue, server):
+    server.script(status(401, ANTHROPIC_BODY))
+    model = catalogue["gpt-4.1"]
+    _, err = run(model, endpoint_for(server, model))
+    assert err is not None and not isinstance(err, ContextOverflow)
+    assert err.message.startswith("The provider rejected the API key.")
 
 
 def test_the_fakes_bodies_are_the_providers_shapes():
