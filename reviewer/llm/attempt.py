@@ -21,7 +21,7 @@ from .messages import (
     time_limit_sentence,
     with_detail,
 )
-from .overflow import ContextOverflow, parse_body, parse_message
+from .overflow import ContextOverflow, Overflow, parse_body, parse_message
 from .sse import SSEParser
 from .transport import Body, Chunk, End, Failed, Head, Item, Stream
 from .types import Delta, Finished, LLMError, Status, redact
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 BREAKER_STATUSES = frozenset({408})  # plus every 5xx
-OVERFLOW_STATUSES = frozenset({400, 413})  # how providers refuse a prompt as too long
 # Waiting for an error body is capped: the status alone already decides what happens.
 _ERROR_BODY_WAIT = 30
 
@@ -59,6 +58,11 @@ class Retry(Exception):
 
 class Attempt:
     """Reads one ``Stream`` and turns it into ``Status``, ``Delta`` and ``Finished`` events."""
+
+    # Set when the provider refused the request as too long (overflow.py): the error raised
+    # is then a ContextOverflow, which the caller may answer by packing again, and never a
+    # retry of the same request.
+    refused_as_too_long: Overflow | None = None
 
     def __init__(self, review: _Review, stream: Stream, probe: bool):
         self.review, self.stream, self.probe = review, stream, probe
@@ -119,11 +123,8 @@ class Attempt:
                 breaker_failure=status in BREAKER_STATUSES or status >= 500,
                 detail=detail,
             )
+        self.refused_as_too_long = _overflow_in(status, item)
         self._note_success()  # the provider is up; the request itself is wrong
-        body = item.data if isinstance(item, Body) else b""
-        overflow = parse_body(body) if status in OVERFLOW_STATUSES else None
-        if overflow is not None:
-            raise self._overflow(with_detail(status_sentence(status), detail), overflow, status)
         raise self._error(with_detail(status_sentence(status), detail), status_code=status)
 
     def _read_events(self) -> Iterator[Delta]:
@@ -157,11 +158,6 @@ class Attempt:
     def _apply(self, parsed: Parsed) -> Iterator[Delta]:
         """Take one parsed event: error, usage, text and finish reason, in that order."""
         if parsed.error is not None:
-            overflow = None if self.got_text else parse_message(parsed.error)
-            if overflow is not None:
-                # Not transient, whatever words it uses ("... and try again").
-                message = with_detail("The provider reported an error in the stream.", parsed.error)
-                raise self._overflow(message, overflow, None)
             raise self._fail(
                 with_detail("The provider reported an error in the stream.", parsed.error),
                 retryable=parsed.error_transient,
@@ -223,6 +219,10 @@ class Attempt:
         self, message: str, retryable: bool = True, breaker_failure: bool = True
     ) -> Exception:
         """Failure in the stream: retry before the first token, LLMError after it."""
+        if not self.got_text and self.refused_as_too_long is None:
+            self.refused_as_too_long = parse_message(message)  # "input exceeds the context…"
+        if self.refused_as_too_long is not None:
+            retryable = breaker_failure = False  # "…and try again" is not meant for us
         if self.got_text:
             if self.breaker is not None and breaker_failure:
                 self.breaker.failure()
@@ -243,11 +243,17 @@ class Attempt:
         self._note_success()
         return Finished(self.finish or "stop", self.usage[0], self.usage[1])
 
-    def _overflow(self, message: str, overflow, status: int | None) -> LLMError:
-        """Refused as too long: the caller may pack again by the provider's count."""
-        if self.breaker is not None:
-            self.breaker.release(self.probe)
-        return ContextOverflow(redact(message, *self.secrets), overflow, status_code=status)
-
     def _error(self, message: str, **kw: Any) -> LLMError:
+        if self.refused_as_too_long is not None and not kw.get("after_first_token"):
+            overflow = self.refused_as_too_long
+            return ContextOverflow(
+                redact(message, *self.secrets), overflow, status_code=kw.get("status_code")
+            )
         return LLMError(redact(message, *self.secrets), **kw)
+
+
+def _overflow_in(status: int, item: object) -> Overflow | None:
+    """What a refusal's body says about a prompt that is too long (400 or 413 only)."""
+    if status not in (400, 413) or not isinstance(item, Body):
+        return None
+    return parse_body(item.data)

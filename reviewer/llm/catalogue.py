@@ -72,7 +72,7 @@ _OPT_INTS = ("tier_threshold_tokens", "pdf_max_pages", "pdf_max_bytes", "rpm", "
 _PRICES = ("input_price_per_mtok", "output_price_per_mtok")
 _OPT_PRICES = ("input_price_above", "output_price_above")
 _STRS = ("id", "label", "adapter", "provider", "api_model")
-_OPT_STRS = ("source", "notes", "default_base_url", "max_tokens_param", "count_ratio_source")
+_OPT_STRS = ("source", "notes", "default_base_url", "max_tokens_param")
 _FIELDS = {f.name for f in fields(ModelInfo)}
 
 
@@ -147,7 +147,7 @@ def _check_count_ratio(values: dict[str, Any], where: str) -> None:
         return
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.5 <= ratio <= 4:
         raise CatalogueError(f"{where} count_ratio must be a number from 0.5 to 4")
-    if not values.get("count_ratio_source"):
+    if not isinstance(values.get("count_ratio_source"), str) or not values["count_ratio_source"]:
         raise CatalogueError(f"{where} count_ratio needs a count_ratio_source (where it is from)")
     values["count_ratio"] = float(ratio)
 

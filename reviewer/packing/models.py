@@ -146,10 +146,10 @@ class Pack:
     prompt_tokens: int
     spec_tokens: int
     budget_tokens: int
+    count_ratio: float = 1.0  # the provider's tokens per o200k token the budget assumed
     context_tokens: int = 0
     max_output_tokens: int = 0
     margin_tokens: int = 0
-    count_ratio: float = 1.0
 
     def summary(self) -> dict:
         """JSON-serialisable figures for the web preview, the report and the CLI."""

@@ -226,10 +226,10 @@ def _fit_pack(
         prompt_tokens=prompt_tokens,
         spec_tokens=room.spec_tokens,
         budget_tokens=room.budget_tokens,
+        count_ratio=room.count_ratio,
         context_tokens=room.context_tokens,
         max_output_tokens=room.max_output_tokens,
         margin_tokens=room.margin_tokens,
-        count_ratio=room.count_ratio,
     )
 
 

@@ -77,7 +77,7 @@ def _team_key(team, provider):
     return key
 
 
-def review_request(packed, spec_name):
+def review_request(packed, spec_name, model=None):
     """The provider-neutral request for a packed repository."""
     return llm.ReviewRequest(
         instructions=packed.instructions,

@@ -97,7 +97,7 @@ class ReviewRun:
         packed = self._pack(model, ratio)
         if packed is None:
             return None
-        counted = fitting.provider_count(model, endpoint, self._request(packed))
+        counted = fitting.provider_count(model, endpoint, self._request(model, packed))
         refit = fitting.counted_refit(model, ratio, packed, counted)
         if refit is not None:
             self._set_status(
@@ -110,7 +110,7 @@ class ReviewRun:
             if packed is None:
                 return None
             # Once more, to show the count the request is sent with; no second refit.
-            counted = fitting.provider_count(model, endpoint, self._request(packed))
+            counted = fitting.provider_count(model, endpoint, self._request(model, packed))
         self._store_pack(model, packed, ratio, counted)
         return packed, ratio
 
@@ -126,8 +126,8 @@ class ReviewRun:
             self._finish(Status.FAILED, error=str(exc))
             return None
 
-    def _request(self, packed):
-        return library_settings.review_request(packed, self.review.spec_name)
+    def _request(self, model, packed):
+        return library_settings.review_request(packed, self.review.spec_name, model)
 
     def _store_pack(self, model, packed, ratio, counted=None):
         """What is sent, as the preview, the report and the source viewer show it."""
@@ -159,7 +159,7 @@ class ReviewRun:
             for event in llm.stream_review(
                 model,
                 endpoint,
-                self._request(packed),
+                self._request(model, packed),
                 settings=library_settings.client_settings(),
                 shared=library_settings.shared_state(),
                 cancel=self.cancel,
