@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "reviewer.intake",
     "reviewer.api",
     "reviewer.splits",
+    "reviewer.counts",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,8 @@ LLM_TPM = env_int("LLM_TPM", 0) or None
 LLM_RATE_WINDOW_SECONDS = env_int("LLM_RATE_WINDOW_SECONDS", 60)
 LLM_BREAKER_FAILURES = env_int("LLM_BREAKER_FAILURES", 5)
 LLM_BREAKER_OPEN_SECONDS = env_int("LLM_BREAKER_OPEN_SECONDS", 60)
+# Seconds the worker waits for a provider's token count before keeping its estimate.
+LLM_COUNT_TIMEOUT = env_int("LLM_COUNT_TIMEOUT", 10)
 
 # How often the worker copies the streamed text into the Review row, so that a killed
 # worker loses at most this much of what the relay already holds.

@@ -13,14 +13,15 @@ import threading
 import weakref
 from collections import Counter, OrderedDict
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from reviewer import llm
 from reviewer.packing import PackingError, pack
-from reviewer.runs import library_settings
+from reviewer.reviews.models import Status
+from reviewer.runs import fitting, library_settings
 
 CACHE_SIZE = 16
 
@@ -38,6 +39,7 @@ class Preview:
     # Split mode: one entry per part (number, files, input_tokens), when it takes several.
     parts: list = field(default_factory=list)
     split: bool = False  # split mode was asked for (even if everything fits in one)
+    count: dict | None = None  # which count the request is fitted by (fitting.count_summary)
 
 
 class Superseded(Exception):
@@ -64,13 +66,14 @@ _cache = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _cache_key(review, model, options, split=False):
+def _cache_key(review, model, options, ratio, split=False):
     # Everything the result depends on: the archive's content, the stored spec (uploads
     # are never rewritten under their name), the model's limits and prices, the options.
     return (
         review.archive_sha256 or review.archive.name,
         review.spec.name,
         model,
+        ratio,
         json.dumps(asdict(options), sort_keys=True, default=str),
         split,
     )
@@ -125,13 +128,13 @@ def newest_request(key):
 async def abuild_preview(review, snapshot, superseded=None):
     """The preview of `review` packed as `snapshot` says (library_settings.snapshot_for).
     Raises Superseded if `superseded()` is true once a slot is free."""
-    model, options = await sync_to_async(_inputs)(snapshot)
+    model, options, ratio = await sync_to_async(_inputs)(snapshot, review)
     options = library_settings.with_upload_names(options, review)
     split = library_settings.is_split(snapshot)
-    key = _cache_key(review, model, options, split)
+    key = _cache_key(review, model, options, ratio, split)
     found = _cached(key)
     if found is not None:
-        return found
+        return _with_stored_count(found, review)
     async with _slot():
         if superseded is not None and superseded():
             raise Superseded
@@ -140,46 +143,69 @@ async def abuild_preview(review, snapshot, superseded=None):
         if found is None:
             # Off the event loop and off the shared sync thread; no database in there.
             found = await asyncio.to_thread(
-                _pack_preview, review.archive.path, review.spec.path, model, options, split
+                _pack_preview,
+                review.archive.path,
+                review.spec.path,
+                model,
+                options,
+                ratio,
+                split,
             )
             _remember(key, found)
-    return found
+    return _with_stored_count(found, review)
 
 
-def _inputs(snapshot):
+def _inputs(snapshot, review):
+    """The model, options and count ratio: a started review's preview packs with the
+    ratio its run used (after any refit), so that it shows what was sent."""
     model = library_settings.model_for(snapshot["model"])
-    return model, library_settings.options_from_snapshot(snapshot)
+    ratio = fitting.stored_ratio(review) if review.status != Status.DRAFT else None
+    ratio = ratio or library_settings.count_ratio_for(model)
+    return model, library_settings.options_from_snapshot(snapshot), ratio
 
 
-def _pack_preview(archive_path, spec_path, model, options, split=False):
+def _with_stored_count(preview, review):
+    """A started review says which count its request was fitted by (the provider's own
+    count, when the worker asked for it)."""
+    stored = (review.pack_summary or {}).get("count")
+    if review.status == Status.DRAFT or not stored or preview.error:
+        return preview
+    return replace(preview, count=stored)
+
+
+def _pack_preview(archive_path, spec_path, model, options, ratio, split=False):
+    budget = library_settings.budget_for(model, ratio.value)
     try:
         if split:
-            found = split_preview(archive_path, spec_path, model, options)
+            found = split_preview(archive_path, spec_path, model, options, budget)
             if found is not None:
                 return found
-        packed = pack(archive_path, spec_path, library_settings.budget_for(model), options)
+        packed = pack(archive_path, spec_path, budget, options)
     except PackingError as exc:
         return Preview(error=str(exc), model=model, split=split)
     input_tokens = packed.prompt_tokens + packed.spec_tokens
+    # The window is the provider's; so is the share of it the bar shows.
+    provider_tokens = input_tokens * ratio.value
     usable = max(1, model.context_tokens - model.max_output_tokens)
     return Preview(
         summary=packed.summary(),
         included=packed.included,
         model=model,
-        estimated_cost=llm.estimate_cost(model, input_tokens, model.max_output_tokens),
-        used_percent=min(100.0, 100.0 * input_tokens / usable),
+        estimated_cost=llm.estimate_cost(model, round(provider_tokens), model.max_output_tokens),
+        used_percent=min(100.0, 100.0 * provider_tokens / usable),
         over_budget=any(e.reason == "over budget" for e in packed.excluded),
         split=split,
+        count=fitting.count_summary(model, ratio, input_tokens),
     )
 
 
-def split_preview(archive_path, spec_path, model, options):
+def split_preview(archive_path, spec_path, model, options, budget):
     """The preview of a review in parts; None when everything fits in one request (split
     mode then sends one, as the usual mode would)."""
     from reviewer.packing.split import pack_split
     from reviewer.splits.run import estimated_cost
 
-    packed = pack_split(archive_path, spec_path, library_settings.budget_for(model), options)
+    packed = pack_split(archive_path, spec_path, budget, options)
     if len(packed.parts) < 2:
         return None
     usable = max(1, model.context_tokens - model.max_output_tokens)

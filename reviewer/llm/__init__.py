@@ -12,7 +12,10 @@ from .catalogue import (
     load_catalogue,
 )
 from .client import stream_review
+from .count_api import count_tokens, has_count_endpoint
+from .counting import CountRatio, catalogue_ratio, learned_ratio, provider_name, refit_ratio
 from .limits import CircuitBreaker, RateLimiter, limiter_key
+from .overflow import ContextOverflow, Overflow
 from .sse import SSEEvent, SSEParser
 from .state import MemoryState, RedisState, SharedState
 from .types import (
@@ -34,6 +37,8 @@ __all__ = [
     "Cancelled",
     "CircuitBreaker",
     "ClientSettings",
+    "ContextOverflow",
+    "CountRatio",
     "Delta",
     "Endpoint",
     "Event",
@@ -41,6 +46,7 @@ __all__ = [
     "LLMError",
     "MemoryState",
     "ModelInfo",
+    "Overflow",
     "RateLimiter",
     "RedisState",
     "ReviewRequest",
@@ -50,9 +56,15 @@ __all__ = [
     "Status",
     "build_body",
     "build_http",
+    "catalogue_ratio",
+    "count_tokens",
     "estimate_cost",
+    "has_count_endpoint",
+    "learned_ratio",
     "limiter_key",
     "load_catalogue",
+    "provider_name",
     "redact",
+    "refit_ratio",
     "stream_review",
 ]

@@ -23,6 +23,7 @@ from .messages import (
     time_limit_sentence,
     with_detail,
 )
+from .overflow import ContextOverflow, Overflow, parse_body, parse_message
 from .sse import SSEParser
 from .transport import Body, Chunk, End, Failed, Head, Item, Stream
 from .types import Delta, Finished, LLMError, Status, redact
@@ -59,6 +60,11 @@ class Retry(Exception):
 
 class Attempt:
     """Reads one ``Stream`` and turns it into ``Status``, ``Delta`` and ``Finished`` events."""
+
+    # Set when the provider refused the request as too long (overflow.py): the error raised
+    # is then a ContextOverflow, which the caller may answer by packing again, and never a
+    # retry of the same request.
+    refused_as_too_long: Overflow | None = None
 
     def __init__(self, review: _Review, stream: Stream, probe: bool):
         self.review, self.stream, self.probe = review, stream, probe
@@ -127,6 +133,7 @@ class Attempt:
                 breaker_failure=status in BREAKER_STATUSES or status >= 500,
                 detail=detail,
             )
+        self.refused_as_too_long = _overflow_in(status, item)
         self._note_success()  # the provider is up; the request itself is wrong
         sentence = with_detail(status_sentence(status, self.who), detail, self.who)
         raise self._error(sentence, status_code=status)
@@ -224,6 +231,10 @@ class Attempt:
         self, message: str, retryable: bool = True, breaker_failure: bool = True
     ) -> Exception:
         """Failure in the stream: retry before the first token, LLMError after it."""
+        if not self.got_text and self.refused_as_too_long is None:
+            self.refused_as_too_long = parse_message(message)  # "input exceeds the context…"
+        if self.refused_as_too_long is not None:
+            retryable = breaker_failure = False  # "…and try again" is not meant for us
         if self.got_text:
             if self.breaker is not None and breaker_failure:
                 self.breaker.failure()
@@ -245,4 +256,16 @@ class Attempt:
         return Finished(self.finish or "stop", self.usage[0], self.usage[1])
 
     def _error(self, message: str, **kw: Any) -> LLMError:
+        if self.refused_as_too_long is not None and not kw.get("after_first_token"):
+            overflow = self.refused_as_too_long
+            return ContextOverflow(
+                redact(message, *self.secrets), overflow, status_code=kw.get("status_code")
+            )
         return LLMError(redact(message, *self.secrets), **kw)
+
+
+def _overflow_in(status: int, item: object) -> Overflow | None:
+    """What a refusal's body says about a prompt that is too long (400 or 413 only)."""
+    if status not in (400, 413) or not isinstance(item, Body):
+        return None
+    return parse_body(item.data)

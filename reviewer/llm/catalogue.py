@@ -45,6 +45,10 @@ class ModelInfo:
     pdf_max_pages: int | None = None
     pdf_max_bytes: int | None = None
     source: str = ""
+    # Provider tokens per o200k token on code, and where the figure comes from (see
+    # counting.py; None: the provider's default there).
+    count_ratio: float | None = None
+    count_ratio_source: str = ""
     max_tokens_param: str = "max_tokens"
     rpm: int | None = None
     tpm: int | None = None
@@ -115,6 +119,7 @@ def _model(data: dict[str, Any], origin: str) -> ModelInfo:
     for k in _OPT_PRICES:
         if values.get(k) is not None:
             values[k] = _price(values[k], f"{where} field {k!r}")
+    _check_count_ratio(values, where)
     if values["adapter"] not in ADAPTERS:
         raise CatalogueError(f"{where} adapter must be one of {', '.join(ADAPTERS)}")
     if values.get("max_tokens_param", "max_tokens") not in ("max_tokens", "max_completion_tokens"):
@@ -136,6 +141,17 @@ def _model(data: dict[str, Any], origin: str) -> ModelInfo:
     if values.get("source") in (None, ""):
         raise CatalogueError(f"{where} field 'source' must say where the figures come from")
     return ModelInfo(**values)
+
+
+def _check_count_ratio(values: dict[str, Any], where: str) -> None:
+    ratio = values.get("count_ratio")
+    if ratio is None:
+        return
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.5 <= ratio <= 4:
+        raise CatalogueError(f"{where} count_ratio must be a number from 0.5 to 4")
+    if not isinstance(values.get("count_ratio_source"), str) or not values["count_ratio_source"]:
+        raise CatalogueError(f"{where} count_ratio needs a count_ratio_source (where it is from)")
+    values["count_ratio"] = float(ratio)
 
 
 def _read(path: Path | str, origin: str) -> list[dict[str, Any]]:

@@ -73,6 +73,9 @@ class Budget:
     max_output_tokens: int
     pdf_max_pages: int | None = None
     pdf_max_bytes: int | None = None
+    # The provider's tokens per o200k token: the room is in the provider's count, the
+    # files are counted in o200k, so the room is divided by it (see pipeline._room).
+    count_ratio: float = 1.0
 
 
 @dataclass
@@ -143,6 +146,7 @@ class Pack:
     prompt_tokens: int
     spec_tokens: int
     budget_tokens: int
+    count_ratio: float = 1.0  # the provider's tokens per o200k token the budget assumed
     context_tokens: int = 0
     max_output_tokens: int = 0
     margin_tokens: int = 0
@@ -183,5 +187,9 @@ class Pack:
                 "budget_tokens": self.budget_tokens,
                 "prompt_tokens": self.prompt_tokens,
                 "total_input_tokens": self.prompt_tokens + self.spec_tokens,
+                "count_ratio": self.count_ratio,
+                "provider_input_tokens": round(
+                    (self.prompt_tokens + self.spec_tokens) * self.count_ratio
+                ),
             },
         }

@@ -114,6 +114,7 @@ class _Room:
     spec_tokens: int
     margin_tokens: int
     budget_tokens: int
+    count_ratio: float = 1.0
 
 
 def _check_spec(
@@ -129,7 +130,10 @@ def _check_spec(
 def _room(budget: Budget, options: PackOptions, spec: SpecDocument | None) -> _Room:
     spec_tokens = spec.estimated_tokens if spec else 0
     margin_tokens = int(budget.context_tokens * options.margin)
-    budget_tokens = budget.context_tokens - budget.max_output_tokens - spec_tokens - margin_tokens
+    # The window is in the provider's count; our figures are o200k.
+    ratio = max(budget.count_ratio, 0.1)
+    room = budget.context_tokens - budget.max_output_tokens - margin_tokens
+    budget_tokens = int(room / ratio) - spec_tokens
     if budget_tokens <= 0:
         if spec is not None:
             raise PackingError(
@@ -138,7 +142,12 @@ def _room(budget: Budget, options: PackOptions, spec: SpecDocument | None) -> _R
             )
         raise PackingError("This model's context leaves no room for the code.")
     return _Room(
-        budget.context_tokens, budget.max_output_tokens, spec_tokens, margin_tokens, budget_tokens
+        budget.context_tokens,
+        budget.max_output_tokens,
+        spec_tokens,
+        margin_tokens,
+        budget_tokens,
+        budget.count_ratio,
     )
 
 
@@ -227,6 +236,7 @@ def _fit_pack(
         prompt_tokens=prompt_tokens,
         spec_tokens=room.spec_tokens,
         budget_tokens=room.budget_tokens,
+        count_ratio=room.count_ratio,
         context_tokens=room.context_tokens,
         max_output_tokens=room.max_output_tokens,
         margin_tokens=room.margin_tokens,

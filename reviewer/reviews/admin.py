@@ -32,6 +32,17 @@ class StreamEventAdmin(admin.ModelAdmin):
 @admin.register(CatalogueEntry)
 class CatalogueEntryAdmin(admin.ModelAdmin):
     list_display = ["model_id", "label", "adapter", "provider", "context_tokens"]
+    readonly_fields = ["count_ratio_in_use"]
+
+    @admin.display(description="count ratio budgets use")
+    def count_ratio_in_use(self, obj):
+        # How the provider counts against o200k: learned from its reviews, else the default.
+        from reviewer.counts.services import ratio_for
+
+        if obj.pk is None:
+            return "-"
+        ratio = ratio_for(obj.to_model_info())
+        return f"{ratio.value:g} ({ratio.kind}): {ratio.source}"
 
 
 @admin.register(SharedValue)

@@ -80,12 +80,25 @@ def review_request(packed, spec_name, model=None):
     )
 
 
-def budget_for(model):
+def count_ratio_for(model):
+    """How the model's provider counts against o200k (llm.CountRatio): learned from
+    earlier reviews when there are enough, else the catalogue's figure."""
+    from reviewer.counts.services import ratio_for
+
+    return ratio_for(model)
+
+
+def budget_for(model, ratio=None):
+    """The model's limits; `ratio` (provider tokens per o200k token) defaults to
+    count_ratio_for(model), which reads the database."""
+    if ratio is None:
+        ratio = count_ratio_for(model).value
     return Budget(
         context_tokens=model.context_tokens,
         max_output_tokens=model.max_output_tokens,
         pdf_max_pages=model.pdf_max_pages,
         pdf_max_bytes=model.pdf_max_bytes,
+        count_ratio=ratio,
     )
 
 

@@ -18,9 +18,10 @@ from django.core.files.storage import default_storage
 from django.db.models.functions import Now
 
 from reviewer import llm
+from reviewer.counts.services import record as record_counts
 from reviewer.packing import PackingError, pack, write_sent_files
 from reviewer.reviews.models import Review, Status
-from reviewer.runs import library_settings
+from reviewer.runs import fitting, library_settings
 from reviewer.runs.keeper import Keeper
 from reviewer.runs.lifecycle import announce_final, fenced_update, status_events
 from reviewer.runs.writer import RunWriter
@@ -38,6 +39,8 @@ class ReviewRun:
         self.writer = RunWriter(review_id, token, settings.RELAY_BATCH_MILLISECONDS / 1000)
         self.text = []
         self.last_checkpoint = time.monotonic()
+        self.sent_stored = False  # this run stored the sent files (a refit replaces them)
+        self.our_tokens = None
 
     def run(self):
         self.keeper.start()
@@ -66,42 +69,102 @@ class ReviewRun:
             if run_split(self, model):
                 return
         try:
-            packed = pack(
+            endpoint = library_settings.endpoint_for(model, self.review.project.team)
+        except llm.LLMError as exc:
+            self._finish(Status.FAILED, error=exc.message)
+            return
+        ratio = library_settings.count_ratio_for(model)
+        fitted = self._fit(model, endpoint, ratio)
+        if fitted is None:
+            return
+        packed, ratio = fitted
+        if self.cancel.is_set():
+            self._finish_cancelled("cancelled before the model was called")
+            return
+        try:
+            self._stream(model, endpoint, packed, refit_allowed=True)
+        except llm.ContextOverflow as exc:
+            # Refused as too long before any answer: pack once more by the provider's
+            # count and send again; a second refusal fails the review (_stream).
+            note = fitting.overflow_note(exc.overflow)
+            log.info("review %s: %s (%s)", self.review.pk, note, exc.message)
+            self._set_status(Status.PACKING, note)
+            ratio = fitting.overflow_refit(model, ratio, packed, exc.overflow)
+            packed = self._pack(model, ratio)
+            if packed is None:
+                return
+            self._store_pack(model, packed, ratio)
+            self._stream(model, endpoint, packed, refit_allowed=False, note=note)
+
+    def _fit(self, model, endpoint, ratio):
+        """Pack by the ratio; where the provider counts, ask it, and pack once more if it
+        counted more than the model takes. Returns (packed, ratio) or None (failed)."""
+        packed = self._pack(model, ratio)
+        if packed is None:
+            return None
+        counted = fitting.provider_count(model, endpoint, self._request(model, packed))
+        refit = fitting.counted_refit(model, ratio, packed, counted)
+        if refit is not None:
+            self._set_status(
+                Status.PACKING,
+                f"{llm.provider_name(model)} counted {counted:,} tokens; packing again with "
+                "fewer files",
+            )
+            ratio = refit
+            packed = self._pack(model, ratio)
+            if packed is None:
+                return None
+            # Once more, to show the count the request is sent with; no second refit.
+            counted = fitting.provider_count(model, endpoint, self._request(model, packed))
+        self._store_pack(model, packed, ratio, counted)
+        return packed, ratio
+
+    def _pack(self, model, ratio):
+        try:
+            return pack(
                 self.review.archive.path,
                 self.review.spec.path,
-                library_settings.budget_for(model),
+                library_settings.budget_for(model, ratio.value),
                 library_settings.pack_options_for_review(self.review),
             )
         except PackingError as exc:
             self._finish(Status.FAILED, error=str(exc))
-            return
+            return None
+
+    def _request(self, model, packed):
+        return library_settings.review_request(packed, self.review.spec_name, model)
+
+    def _store_pack(self, model, packed, ratio, counted=None):
+        """What is sent, as the preview, the report and the source viewer show it."""
         summary = packed.summary()
         # The report links `path:line` citations to files the model was sent.
         summary["included_paths"] = [f.path for f in packed.included]
+        summary["count"] = fitting.count_summary(model, ratio, fitting.our_tokens(packed), counted)
+        replaced = self.review.sent_files.name if self.sent_stored else None
+        sent = self._store_sent_files(packed)
         self._update(
-            sent_files=self._store_sent_files(packed),
+            sent_files=sent,
             pack_summary=summary,
             spec_pages=packed.spec.page_count if packed.spec else None,
             estimated_cost_usd=llm.estimate_cost(
-                model, packed.prompt_tokens + packed.spec_tokens, model.max_output_tokens
+                model, summary["count"]["provider_tokens"], model.max_output_tokens
             ),
         )
-        if self.cancel.is_set():
-            self._finish_cancelled("cancelled before the model was called")
-            return
-        request = library_settings.review_request(packed, self.review.spec_name, model)
-        self._stream(model, request)
+        self.review.sent_files.name, self.sent_stored = sent, True
+        self.our_tokens = fitting.our_tokens(packed)
+        if replaced:
+            default_storage.delete(replaced)  # the files of the request that was refused
 
-    def _stream(self, model, request):
+    def _stream(self, model, endpoint, packed, refit_allowed=False, note=None):
         # A fenced write right before the call: a run that lost the review never calls.
-        self._set_status(Status.STREAMING, "waiting for the model's first token")
+        self._set_status(Status.STREAMING, note or "waiting for the model's first token")
         status = Status.STREAMING
         finished = None
         try:
             for event in llm.stream_review(
                 model,
-                library_settings.endpoint_for(model, self.review.project.team),
-                request,
+                endpoint,
+                self._request(model, packed),
                 settings=library_settings.client_settings(),
                 shared=library_settings.shared_state(),
                 cancel=self.cancel,
@@ -123,6 +186,8 @@ class ReviewRun:
             self._finish_cancelled("cancelled")
             return
         except llm.LLMError as exc:
+            if refit_allowed and isinstance(exc, llm.ContextOverflow) and not self.text:
+                raise
             self._finish(Status.FAILED, error=exc.message)
             return
         self._finish_success(model, finished)
@@ -145,6 +210,8 @@ class ReviewRun:
             completion_tokens=completion_tokens,
             cost_usd=cost,
         )
+        if prompt_tokens is not None and self.our_tokens:
+            record_counts(model, self.our_tokens, prompt_tokens, self.review.pk)
 
     def _store_sent_files(self, packed):
         """The redacted text of every file sent, so the source viewer reads one member

@@ -42,6 +42,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes import provider_counts
+
 ENDINGS = ("done", "no_done", "reset", "stall", "error", "malformed", "cut")
 
 _GEMINI_PATH = re.compile(
@@ -265,6 +267,9 @@ class FakeLLMServer:
         # kept in `unexpected`, so a test can tell "exactly n" from "at least n".
         self.expected: int | None = None
         self.unexpected: list[dict[str, Any]] = []
+        # Its own token count, count endpoints and context limit (provider_counts.py).
+        self.counting = provider_counts.CountRules()
+        self.count_requests: list[dict[str, Any]] = []
         self._queue: deque[Scenario] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -321,6 +326,8 @@ class FakeLLMServer:
             self.requests.clear()
             self.unexpected.clear()
             self.expected = None
+            self.count_requests.clear()
+            self.counting = provider_counts.CountRules()
 
     def expect(self, count: int) -> None:
         """Expect ``count`` more requests; any beyond them is answered 400 and kept in
@@ -369,6 +376,8 @@ class FakeLLMServer:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
+        if provider_counts.answer_count(self, h, parts.path, body):
+            return
         gem = _GEMINI_PATH.search(parts.path)
         record = {
             "method": "POST",
@@ -386,6 +395,8 @@ class FakeLLMServer:
             message = f"The fake model expected only {self.expected} requests."
             body = json.dumps({"error": {"message": message}}).encode()
             return self._send_plain(h, 400, body)
+        if provider_counts.refuse_overflow(self, h, parts.path, body):
+            return  # refused before any scenario: the provider never started an answer
         scenario = self._next()
         try:
             if scenario.headers_delay:
@@ -418,6 +429,9 @@ class FakeLLMServer:
                 self.expect(int(json.loads(raw or b"0")))
             except (ValueError, TypeError) as exc:
                 return self._send_plain(h, 400, json.dumps({"error": str(exc)}).encode())
+            self._send_plain(h, 200, b'{"ok": true}')
+        elif path == "/_fake/counting":
+            self.counting = provider_counts.CountRules.from_dict(json.loads(raw or b"{}"))
             self._send_plain(h, 200, b'{"ok": true}')
         elif path == "/_fake/reset":
             self.reset()
