@@ -258,6 +258,13 @@ class Attempt:
     def _error(self, message: str, **kw: Any) -> LLMError:
         if self.refused_as_too_long is not None and not kw.get("after_first_token"):
             overflow = self.refused_as_too_long
+            # The provider's error text is cut to its first sentence, which may not hold
+            # the count; the user is told it in our words.
+            if overflow.provider_tokens and f"{overflow.provider_tokens:,}" not in message:
+                message += f" It counted {overflow.provider_tokens:,} tokens"
+                if overflow.limit_tokens:
+                    message += f" against a limit of {overflow.limit_tokens:,}"
+                message += "."
             return ContextOverflow(
                 redact(message, *self.secrets), overflow, status_code=kw.get("status_code")
             )

@@ -199,7 +199,7 @@ def test_a_fake_over_its_limit_refuses_with_the_providers_body_and_the_client_sa
     events, err = run(model, endpoint_for(server, model), request)
     assert isinstance(err, ContextOverflow) and not err.after_first_token
     assert err.overflow.provider_tokens > 100 and err.overflow.limit_tokens == 100
-    assert str(err.overflow.provider_tokens) in err.message
+    assert f"{err.overflow.provider_tokens:,}" in err.message
     assert len(server.requests) == 1, "an overflow is never retried by the client"
     assert server.requests[0]["path"].endswith(path_end)
 
@@ -209,7 +209,7 @@ def test_only_a_bad_request_is_taken_for_an_overflow(catalogue, server):
     model = catalogue["gpt-4.1"]
     _, err = run(model, endpoint_for(server, model))
     assert err is not None and not isinstance(err, ContextOverflow)
-    assert err.message.startswith("The provider rejected the API key.")
+    assert err.message.startswith("OpenAI refused the key (401).")
 
 
 def test_the_fakes_bodies_are_the_providers_shapes():
