@@ -146,6 +146,7 @@ def review_json(review):
         "usage": {
             "prompt_tokens": review.prompt_tokens,
             "completion_tokens": review.completion_tokens,
+            "cached_prompt_tokens": review.cached_prompt_tokens,
         },
         "cost_usd": _number(review.cost_usd),
         "estimated_cost_usd": _number(review.estimated_cost_usd),

@@ -83,6 +83,8 @@ class Review(models.Model):
 
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # The part of prompt_tokens the provider read from its prompt cache (None: not reported).
+    cached_prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     estimated_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
 
@@ -159,6 +161,7 @@ class CatalogueEntry(models.Model):
         ("openai_image_url", "OpenAI-compatible, PDF as an image_url data URL"),
         ("openai_text", "OpenAI-compatible, text only (spec as extracted text)"),
         ("gemini", "Native Gemini"),
+        ("anthropic", "Native Anthropic Messages API"),
     ]
     model_id = models.SlugField(max_length=100, unique=True, help_text="Id shown in forms.")
     label = models.CharField(max_length=100)
