@@ -4,6 +4,7 @@ shows the cached prompt tokens, and survives an overloaded provider; two reviews
 repository send byte-identical requests, so the provider's cache can serve the second."""
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -41,7 +42,11 @@ def test_anthropic_review_streams_and_prices_cached_tokens(stack, llm):
     assert stack.review_field(review_id, "prompt_tokens") == 9000
     assert stack.review_field(review_id, "cached_prompt_tokens") == 6000
     model = load_catalogue()[MODEL]
-    assert stack.review_field(review_id, "cost_usd") == estimate_cost(model, 9000, 120, 6000, 2000)
+    stored = stack.shell(
+        "from reviewer.reviews.models import Review\n"
+        f"print(Review.objects.get(pk={review_id}).cost_usd)"
+    )
+    assert Decimal(stored.strip()) == estimate_cost(model, 9000, 120, 6000, 2000)
 
     (request,) = llm.requests
     assert request["path"] == "/v1/messages"
