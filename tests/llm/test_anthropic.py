@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from reviewer.llm import Endpoint, build_body, estimate_cost
+from reviewer.llm import Endpoint, LLMError, build_body, estimate_cost
 from reviewer.llm.adapters import parse_anthropic
+from reviewer.packing import Budget, PackingError
+from reviewer.packing.pdf import check_pdf
 from tests.fakes.anthropic_wire import error_body
 from tests.fakes.llm_server import Scenario, answer, error_event, no_done, status
 from tests.llm.conftest import (
@@ -22,6 +24,7 @@ from tests.llm.conftest import (
     statuses,
     text_of,
 )
+from tests.packing.conftest import make_pdf
 
 
 @pytest.fixture
@@ -188,3 +191,12 @@ def test_thinking_deltas_are_not_answer_text_and_unknown_events_are_ignored():
     assert parse_anthropic("ping", '{"type": "ping"}').text == ""
     odd = parse_anthropic("something_new", '{"type": "something_new", "x": 1}')
     assert odd.text == "" and odd.error is None and not odd.done
+
+
+def test_a_spec_over_anthropics_pdf_limits_is_refused_before_sending(claude, tmp_path):
+    assert (claude.pdf_max_pages, claude.pdf_max_bytes) == (100, 24 * 1024 * 1024)
+    with pytest.raises(LLMError, match="has 101 pages but Claude Sonnet 5.5 accepts at most 100"):
+        build_body(claude, make_request(spec_pages=101))
+    budget = Budget(claude.context_tokens, claude.max_output_tokens, 100, claude.pdf_max_bytes)
+    with pytest.raises(PackingError, match="101 pages; this model accepts at most 100"):
+        check_pdf(make_pdf(pages=101), budget.pdf_max_pages, budget.pdf_max_bytes)
