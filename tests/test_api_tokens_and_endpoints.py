@@ -68,7 +68,8 @@ def test_get_review_reports_status_usage_cost_and_report(client, alice, make_rev
     token = _create_token(client, alice)
     body = client.get(f"/api/reviews/{review.pk}", **_auth(token)).json()
     assert body["status"] == "done" and body["model"] == "gpt-4.1"
-    assert body["usage"] == {"prompt_tokens": 1000, "completion_tokens": 50}
+    usage = {"prompt_tokens": 1000, "completion_tokens": 50, "cached_prompt_tokens": None}
+    assert body["usage"] == usage
     assert body["cost_usd"] == 0.0024 and body["estimated_cost_usd"] == 0.5
     assert body["finish_reason"] == "length" and body["truncated"] is True
     assert body["report"] == "## Done\n" and body["error"] is None
