@@ -13,6 +13,7 @@ from reviewer.packing.request import INSTRUCTIONS
 from tests.factories import SAMPLE_REPO, make_zip
 from tests.fakes.anthropic_wire import error_body
 from tests.fakes.llm_server import answer, error_event, status
+from tests.packing.test_untrusted_content import markdown_blocks
 from tests.sse_client import read_events
 from tests.test_e2e_review import ANSWER, create_project, review_id_of, upload
 
@@ -61,7 +62,10 @@ def test_anthropic_review_streams_and_prices_cached_tokens(stack, llm):
     document, repository = body["messages"][0]["content"]
     assert document["source"]["media_type"] == "application/pdf"
     assert document["cache_control"] == repository["cache_control"] == {"type": "ephemeral"}
-    assert PLANTED in repository["text"] and "### NOTES.md\n````markdown\n" in repository["text"]
+    assert "### NOTES.md\n````markdown\n" in repository["text"]
+    blocks = dict(markdown_blocks(repository["text"]))
+    assert sorted(blocks) == [".gitignore", "NOTES.md", "README.md", "app/api.py", "app/models.py"]
+    assert repository["text"].count(PLANTED) == 1 and PLANTED in blocks["NOTES.md"]
 
     page = client.get(f"/reviews/{review_id}/")
     assert "of which 6000 cached" in page.text
