@@ -1,6 +1,8 @@
 """Cached prompt tokens appear next to the cost: on the review page, in the project's
 history, in the API's JSON and in the exported report."""
 
+from decimal import Decimal
+
 import pytest
 
 from reviewer.api.views import review_json
@@ -33,3 +35,26 @@ def test_without_cache_figures_the_cost_line_is_unchanged(client, alice, make_re
     page = client.get(f"/reviews/{review.pk}/").content.decode()
     assert "cached" not in page
     assert review_json(review)["usage"]["cached_prompt_tokens"] is None
+
+
+@pytest.mark.django_db
+def test_models_added_in_the_admin_carry_cache_prices_and_may_be_native_anthropic():
+    from reviewer.llm import estimate_cost
+    from reviewer.reviews.models import CatalogueEntry
+
+    entry = CatalogueEntry.objects.create(
+        model_id="claude-house",
+        label="Claude (house)",
+        adapter="anthropic",
+        provider="anthropic",
+        api_model="claude-house-1",
+        input_price_per_mtok="2",
+        output_price_per_mtok="10",
+        cached_input_price_per_mtok="0.2",
+        cache_write_price_per_mtok="2.5",
+        pdf=True,
+    )
+    entry.full_clean()
+    model = entry.to_model_info()
+    assert model.adapter == "anthropic"
+    assert estimate_cost(model, 1_000_000, 0, cached_tokens=1_000_000) == Decimal("0.2")

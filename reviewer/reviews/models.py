@@ -175,6 +175,20 @@ class CatalogueEntry(models.Model):
     max_output_tokens = models.PositiveIntegerField(default=8_192)
     input_price_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
     output_price_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    cached_input_price_per_mtok = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Prompt tokens read from the provider's cache; empty: the input price.",
+    )
+    cache_write_price_per_mtok = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Prompt tokens written to the cache (Anthropic); empty: the input price.",
+    )
     pdf = models.BooleanField(default=False, help_text="Takes PDFs directly.")
     pdf_max_pages = models.PositiveIntegerField(null=True, blank=True)
     pdf_max_bytes = models.PositiveBigIntegerField(null=True, blank=True)
@@ -200,6 +214,8 @@ class CatalogueEntry(models.Model):
             max_output_tokens=self.max_output_tokens,
             input_price_per_mtok=self.input_price_per_mtok,
             output_price_per_mtok=self.output_price_per_mtok,
+            cached_input_price_per_mtok=self.cached_input_price_per_mtok,
+            cache_write_price_per_mtok=self.cache_write_price_per_mtok,
             pdf=self.pdf,
             pdf_max_pages=self.pdf_max_pages,
             pdf_max_bytes=self.pdf_max_bytes,
