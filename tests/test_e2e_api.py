@@ -39,7 +39,11 @@ def test_ci_uploads_follows_and_reads_a_review_with_a_token(stack, llm):
 
     review = api.get(f"/api/reviews/{body['id']}").json()
     assert review["status"] == "done" and review["report"] == ANSWER
-    assert review["usage"] == {"prompt_tokens": 1000, "completion_tokens": 50}
+    assert review["usage"] == {
+        "prompt_tokens": 1000,
+        "completion_tokens": 50,
+        "cached_prompt_tokens": None,
+    }
     assert float(review["cost_usd"]) > 0 and review["truncated"] is False
 
     outsider = stack.client("charlie")
