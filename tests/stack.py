@@ -68,6 +68,9 @@ class Stack:
             "LLM_BASE_URL": llm_url,
             # Native Gemini models go to the same fake server, which speaks both formats.
             "LLM_GOOGLE_BASE_URL": llm_url.rsplit("/v1", 1)[0] + "/v1beta",
+            # Native Anthropic too: its base URL is the host; the adapter adds /v1/messages.
+            "LLM_ANTHROPIC_BASE_URL": llm_url.rsplit("/v1", 1)[0],
+            "LLM_ANTHROPIC_API_KEY": "sk-ant-test-e2e-key-0000",
             "LLM_API_KEY": "sk-test-e2e-key-0000",
             "LLM_GOOGLE_API_KEY": "goog-test-e2e-key-1111",
             "LLM_MODEL": "gpt-4.1",

@@ -72,6 +72,7 @@ def test_get_review_reports_status_usage_cost_and_report(client, alice, make_rev
         "prompt_tokens": 1000,
         "completion_tokens": 50,
         "estimated_prompt_tokens": None,
+        "cached_prompt_tokens": None,
     }
     assert body["cost_usd"] == 0.0024 and body["estimated_cost_usd"] == 0.5
     assert body["finish_reason"] == "length" and body["truncated"] is True

@@ -43,6 +43,7 @@ def test_ci_uploads_follows_and_reads_a_review_with_a_token(stack, llm):
     assert (usage["prompt_tokens"], usage["completion_tokens"]) == (1000, 50)
     # The fake reports 1000 whatever was sent; our own count is kept next to it.
     assert usage["estimated_prompt_tokens"] > 0
+    assert usage["cached_prompt_tokens"] is None
     assert float(review["cost_usd"]) > 0 and review["truncated"] is False
 
     outsider = stack.client("charlie")

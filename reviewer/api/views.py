@@ -153,6 +153,7 @@ def review_json(review):
             "completion_tokens": review.completion_tokens,
             # Our own count of what was sent: a gateway may report its estimate instead.
             "estimated_prompt_tokens": _estimated_input(review),
+            "cached_prompt_tokens": review.cached_prompt_tokens,
         },
         "cost_usd": _number(review.cost_usd),
         "estimated_cost_usd": _number(review.estimated_cost_usd),

@@ -4,6 +4,10 @@
 * ``openai_image_url``: the same, the PDF as an ``image_url`` data URL (some gateways).
 * ``openai_text``: the same, the spec as extracted text inside the prompt.
 * ``gemini``: native ``streamGenerateContent?alt=sse``, the PDF as ``inline_data``.
+* ``anthropic``: native Messages API, the PDF as a ``document`` block (see anthropic.py).
+
+Every layout puts what repeats first and unchanged (instructions, spec, repository) and the
+per-review ``notes`` last, so the providers' prompt caches can reuse the prefix.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from . import anthropic
 from .catalogue import ModelInfo
 from .types import Endpoint, LLMError, ReviewRequest
 
@@ -30,6 +35,8 @@ class Parsed:
     error: str | None = None  # provider's error message inside the stream
     error_transient: bool = False
     unusual_finish: str | None = None  # provider finish reason we could not map
+    cached: int | None = None  # prompt tokens read from the provider's cache
+    cache_write: int | None = None  # prompt tokens written to it (billed extra by some)
 
 
 class MalformedEvent(Exception):
@@ -79,6 +86,10 @@ def _max_output(model: ModelInfo, request: ReviewRequest) -> int:
     return model.max_output_tokens
 
 
+def _notes(request: ReviewRequest) -> str:
+    return f"\n\n{request.notes}" if request.notes else ""
+
+
 def _openai_body(model: ModelInfo, request: ReviewRequest) -> dict[str, Any]:
     parts: list[dict[str, Any]] = []
     if model.adapter in ("openai_file", "openai_image_url") and request.spec_pdf is not None:
@@ -89,10 +100,12 @@ def _openai_body(model: ModelInfo, request: ReviewRequest) -> dict[str, Any]:
         else:
             parts.append({"type": "image_url", "image_url": {"url": data_url}})
         user_content: Any = [*parts, {"type": "text", "text": request.prompt}]
+        if request.notes:
+            user_content.append({"type": "text", "text": request.notes})
     elif request.spec_text is not None:
-        user_content = f"{_spec_as_text(request)}\n\n{request.prompt}"
+        user_content = f"{_spec_as_text(request)}\n\n{request.prompt}{_notes(request)}"
     else:
-        user_content = request.prompt
+        user_content = f"{request.prompt}{_notes(request)}"
     messages = []
     if request.instructions:
         messages.append({"role": "system", "content": request.instructions})
@@ -114,6 +127,8 @@ def _gemini_body(model: ModelInfo, request: ReviewRequest) -> dict[str, Any]:
     elif request.spec_text is not None:
         parts.append({"text": _spec_as_text(request)})
     parts.append({"text": request.prompt})
+    if request.notes:
+        parts.append({"text": request.notes})
     body: dict[str, Any] = {
         "contents": [{"role": "user", "parts": parts}],
         "generationConfig": {"maxOutputTokens": _max_output(model, request)},
@@ -130,11 +145,15 @@ def build_body(model: ModelInfo, request: ReviewRequest) -> dict[str, Any]:
     _check_spec(model, request)
     if model.adapter == "gemini":
         return _gemini_body(model, request)
+    if model.adapter == "anthropic":
+        return anthropic.anthropic_body(model, request, _max_output(model, request))
     return _openai_body(model, request)
 
 
 def build_http(model: ModelInfo, endpoint: Endpoint) -> tuple[str, dict[str, str]]:
     """URL and headers for the streaming request (the headers hold the key: never log them)."""
+    if model.adapter == "anthropic":
+        return anthropic.anthropic_http(endpoint)
     base = endpoint.base_url.rstrip("/")
     headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
     if model.adapter == "gemini":
@@ -221,6 +240,7 @@ def parse_openai(event_type: str, data: str) -> Parsed:
     usage = obj.get("usage")
     if isinstance(usage, dict):
         out.usage = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
+        _openai_cached(usage, out)
     choices = obj.get("choices") or []
     if not isinstance(choices, list):
         raise MalformedEvent(data[:80])
@@ -235,6 +255,17 @@ def parse_openai(event_type: str, data: str) -> Parsed:
         if reason:
             _set_finish(out, str(reason), _OPENAI_FINISH)
     return out
+
+
+def _openai_cached(usage: dict[str, Any], out: Parsed) -> None:
+    """OpenAI (and OpenRouter) report ``prompt_tokens_details.cached_tokens``; DeepSeek
+    ``prompt_cache_hit_tokens``. Both are part of ``prompt_tokens``."""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if cached is None:
+        cached = usage.get("prompt_cache_hit_tokens")
+    if isinstance(cached, int) and not isinstance(cached, bool):
+        out.cached = cached
 
 
 def _set_finish(out: Parsed, reason: str, known: dict[str, str]) -> None:
@@ -263,6 +294,9 @@ def parse_gemini(event_type: str, data: str) -> Parsed:
         if completion is not None or thoughts is not None:
             completion = (completion or 0) + (thoughts or 0)
         out.usage = (meta.get("promptTokenCount"), completion)
+        cached = meta.get("cachedContentTokenCount")  # part of promptTokenCount
+        if isinstance(cached, int) and not isinstance(cached, bool):
+            out.cached = cached
     feedback = obj.get("promptFeedback")
     if isinstance(feedback, dict) and feedback.get("blockReason"):
         out.finish = "content_filter"
@@ -281,5 +315,16 @@ def parse_gemini(event_type: str, data: str) -> Parsed:
     return out
 
 
+def parse_anthropic(event_type: str, data: str) -> Parsed:
+    obj = _load(data)
+    if not isinstance(obj, dict):
+        raise MalformedEvent(data[:80])
+    out = Parsed()
+    anthropic.parse_event(event_type, obj, out, _set_finish)
+    return out
+
+
 def parser_for(model: ModelInfo):
+    if model.adapter == "anthropic":
+        return parse_anthropic
     return parse_gemini if model.adapter == "gemini" else parse_openai

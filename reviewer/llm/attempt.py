@@ -73,6 +73,7 @@ class Attempt:
         self.got_text = False
         self.finish: str | None = None
         self.usage: list[int | None] = [None, None]
+        self.cache: list[int | None] = [None, None]  # read from, written to the prompt cache
         self.breaker_noted = False
         self.first_deadline = 0.0
 
@@ -179,6 +180,10 @@ class Attempt:
             prompt, completion = parsed.usage
             self.usage[0] = prompt if prompt is not None else self.usage[0]
             self.usage[1] = completion if completion is not None else self.usage[1]
+        if parsed.cached is not None:
+            self.cache[0] = parsed.cached
+        if parsed.cache_write is not None:
+            self.cache[1] = parsed.cache_write
         if parsed.text:
             if not self.got_text:
                 self.got_text = True
@@ -253,7 +258,9 @@ class Attempt:
 
     def _finished(self) -> Finished:
         self._note_success()
-        return Finished(self.finish or "stop", self.usage[0], self.usage[1])
+        return Finished(
+            self.finish or "stop", self.usage[0], self.usage[1], self.cache[0], self.cache[1]
+        )
 
     def _error(self, message: str, **kw: Any) -> LLMError:
         if self.refused_as_too_long is not None and not kw.get("after_first_token"):

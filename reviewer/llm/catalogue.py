@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-ADAPTERS = ("openai_file", "openai_image_url", "openai_text", "gemini")
+ADAPTERS = ("openai_file", "openai_image_url", "openai_text", "gemini", "anthropic")
 CATALOGUE_PATH = Path(__file__).with_name("models.json")
 ENV_VAR = "LLM_CATALOGUE_FILE"
 MILLION = Decimal(1_000_000)
@@ -27,7 +27,10 @@ class ModelInfo:
     at ``input_price_above``/``output_price_above`` (Gemini 2.5/3 Pro, Claude long context).
     ``max_tokens_param`` is the name of the output limit field for OpenAI-compatible bodies.
     ``rpm``/``tpm`` are default rate limits per key (None: unlimited).
-    ``default_base_url`` is the provider's usual base URL (the caller may use another)."""
+    ``default_base_url`` is the provider's usual base URL (the caller may use another).
+    ``cached_input_price_per_mtok``: prompt tokens read from the provider's prompt cache;
+    ``cache_write_price_per_mtok``: prompt tokens written to it (Anthropic bills writes above
+    the input price). None: billed as ordinary input."""
 
     id: str
     label: str
@@ -56,6 +59,8 @@ class ModelInfo:
     notes: str = ""
     # The model's name behind a gateway (LLM_GATEWAY), when it differs from ``id``.
     gateway_model: str | None = None
+    cached_input_price_per_mtok: Decimal | None = None
+    cache_write_price_per_mtok: Decimal | None = None
 
 
 _REQUIRED = (
@@ -73,6 +78,7 @@ _INTS = ("context_tokens", "max_output_tokens")
 _OPT_INTS = ("tier_threshold_tokens", "pdf_max_pages", "pdf_max_bytes", "rpm", "tpm")
 _PRICES = ("input_price_per_mtok", "output_price_per_mtok")
 _OPT_PRICES = ("input_price_above", "output_price_above")
+_CACHE_PRICES = ("cached_input_price_per_mtok", "cache_write_price_per_mtok")
 _STRS = ("id", "label", "adapter", "provider", "api_model")
 _OPT_STRS = ("source", "notes", "default_base_url", "max_tokens_param", "gateway_model")
 _FIELDS = {f.name for f in fields(ModelInfo)}
@@ -116,7 +122,7 @@ def _model(data: dict[str, Any], origin: str) -> ModelInfo:
             raise CatalogueError(f"{where} field {k!r} must be a positive integer or null")
     for k in _PRICES:
         values[k] = _price(values[k], f"{where} field {k!r}")
-    for k in _OPT_PRICES:
+    for k in (*_OPT_PRICES, *_CACHE_PRICES):
         if values.get(k) is not None:
             values[k] = _price(values[k], f"{where} field {k!r}")
     _check_count_ratio(values, where)
@@ -199,15 +205,36 @@ def load_catalogue(extra_path: str | None = None) -> dict[str, ModelInfo]:
     return result
 
 
-def estimate_cost(model: ModelInfo, prompt_tokens: int, completion_tokens: int) -> Decimal:
-    """Cost in US dollars. When the prompt is larger than the model's tier threshold, the
-    higher prices apply to the whole request (input and output), as Google and Anthropic
-    bill long-context requests."""
-    if prompt_tokens < 0 or completion_tokens < 0:
+def estimate_cost(
+    model: ModelInfo,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cached_tokens: int = 0,
+    cache_write_tokens: int = 0,
+) -> Decimal:
+    """Cost in US dollars. ``prompt_tokens`` is the whole prompt; ``cached_tokens`` and
+    ``cache_write_tokens`` are the parts of it read from and written to the prompt cache,
+    priced at the catalogue's cache prices (ordinary input when it gives none).
+
+    When the prompt is larger than the model's tier threshold, the higher prices apply to the
+    whole request (input and output), as Google and Anthropic bill long-context requests; the
+    cache prices then rise by the same factor as the input price (as both providers list)."""
+    if min(prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens) < 0:
         raise ValueError("token counts cannot be negative")
-    inp, out = model.input_price_per_mtok, model.output_price_per_mtok
+    base = model.input_price_per_mtok
+    inp, out = base, model.output_price_per_mtok
     threshold = model.tier_threshold_tokens
     if threshold is not None and prompt_tokens > threshold:
         inp = model.input_price_above if model.input_price_above is not None else inp
         out = model.output_price_above if model.output_price_above is not None else out
-    return (Decimal(prompt_tokens) * inp + Decimal(completion_tokens) * out) / MILLION
+    factor = inp / base if base else Decimal(1)
+    read = model.cached_input_price_per_mtok
+    write = model.cache_write_price_per_mtok
+    read = inp if read is None else read * factor
+    write = inp if write is None else write * factor
+    # A provider's cache figures never exceed its prompt; if they seem to, trust the prompt.
+    cached = min(cached_tokens, prompt_tokens)
+    written = min(cache_write_tokens, prompt_tokens - cached)
+    fresh = prompt_tokens - cached - written
+    total = fresh * inp + cached * read + written * write + completion_tokens * out
+    return Decimal(total) / MILLION

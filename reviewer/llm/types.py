@@ -17,7 +17,9 @@ class ReviewRequest:
     extracted text, needed by text-only models). ``estimated_prompt_tokens`` (optional) is used
     for the tokens-per-minute limiter; without it a rough estimate from the sizes is used.
     ``max_output_tokens`` overrides the model's maximum; ``spec_pages`` (optional) is checked
-    against the model's page limit."""
+    against the model's page limit. ``notes`` (optional) is per-review text sent after the
+    repository: everything before it stays byte-identical across re-reviews, so the providers'
+    prompt caches can reuse it."""
 
     instructions: str
     prompt: str
@@ -27,6 +29,7 @@ class ReviewRequest:
     estimated_prompt_tokens: int | None = None
     max_output_tokens: int | None = None
     spec_pages: int | None = None
+    notes: str = ""
 
     def __repr__(self) -> str:  # never dump megabytes of prompt into a log line
         pdf = f"{len(self.spec_pdf)} bytes" if self.spec_pdf is not None else None
@@ -42,6 +45,7 @@ class ReviewRequest:
         if self.estimated_prompt_tokens is not None:
             return self.estimated_prompt_tokens
         chars = len(self.instructions) + len(self.prompt) + len(self.spec_text or "")
+        chars += len(self.notes)
         return chars // 4 + len(self.spec_pdf or b"") // 16 + 1
 
 
@@ -120,11 +124,17 @@ FinishReason = Literal["stop", "length", "content_filter"]
 
 @dataclass(frozen=True)
 class Finished:
-    """The answer is complete. Always the last event of a successful stream."""
+    """The answer is complete. Always the last event of a successful stream.
+
+    ``prompt_tokens`` is the whole prompt as the provider counted it; ``cached_tokens`` and
+    ``cache_write_tokens`` are the parts of it read from and written to the provider's prompt
+    cache (None: the provider did not say)."""
 
     finish_reason: FinishReason
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
 
 
 Event = Delta | Status | Finished

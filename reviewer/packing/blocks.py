@@ -1,5 +1,10 @@
 """One file as the prompt shows it: a heading, a fenced block, numbered lines.
 
+A file is data, never instructions, and it cannot close its own block: every content line
+starts with its number, and the fence is longer than the longest run of backticks anywhere
+in the file, so no text of the file - even one that tries to imitate the closing fence and
+the next file's heading - can end the block early.
+
 ``unnumbered`` is the inverse of the layout, so the exact text the model saw can be
 recovered from the prompt later (sent.py) instead of keeping a second copy of it.
 """
@@ -8,11 +13,10 @@ from __future__ import annotations
 
 import operator
 import posixpath
+import re
 
 EMPTY_BODY = "(empty file)"
-# Ends with a blank line: the next piece starts with '#' after "\n\n", a point
-# where o200k's pre-tokenizer always splits, so piece counts add up exactly.
-_FENCE_END = "\n```\n\n"
+_BACKTICKS = re.compile("`+")
 
 _PREFIXES: list[str] = []
 
@@ -42,19 +46,34 @@ def unnumbered(body: str, final_newline: bool) -> str:
     return text + "\n" if final_newline else text
 
 
-def _block_head(path: str) -> str:
-    return f"### {path}\n```{_lang(path)}\n"
+def fence_for(text: str) -> str:
+    """Three backticks, or one more than the longest backtick run in ``text``."""
+    longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _block_head(path: str, fence: str) -> str:
+    return f"### {path}\n{fence}{_lang(path)}\n"
+
+
+def _block_end(fence: str) -> str:
+    # Ends with a blank line: the next piece starts with '#' after "\n\n", a point
+    # where o200k's pre-tokenizer always splits, so piece counts add up exactly.
+    return f"\n{fence}\n\n"
 
 
 def file_block(path: str, text: str) -> str:
-    # Every content line starts with a number, so no line can close the fence early.
+    fence = fence_for(text)
     body = numbered(text) if text else EMPTY_BODY
-    return f"{_block_head(path)}{body}{_FENCE_END}"
+    return f"{_block_head(path, fence)}{body}{_block_end(fence)}"
 
 
 def body_span(path: str, block: str) -> tuple[int, int]:
     """Start and end of the numbered body inside ``file_block(path, ...)``."""
-    return len(_block_head(path)), len(block) - len(_FENCE_END)
+    after_heading = len(f"### {path}\n")
+    fence = _BACKTICKS.match(block, after_heading)
+    assert fence is not None, "not a block made by file_block"
+    return len(_block_head(path, fence.group())), len(block) - len(_block_end(fence.group()))
 
 
 _LANGS = {

@@ -21,7 +21,9 @@ def export_filename(review, extension):
 def _usage_line(review):
     if review.prompt_tokens is None:
         return None
-    return f"{review.prompt_tokens} prompt + {review.completion_tokens} completion tokens" + (
+    cached = review.cached_prompt_tokens
+    prompt = f"{review.prompt_tokens} prompt" + (f" (of which {cached} cached)" if cached else "")
+    return f"{prompt} + {review.completion_tokens} completion tokens" + (
         f", ${review.cost_usd:.4f}" if review.cost_usd is not None else ""
     )
 

@@ -84,6 +84,8 @@ class Review(models.Model):
 
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # The part of prompt_tokens the provider read from its prompt cache (None: not reported).
+    cached_prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     estimated_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
 
@@ -160,6 +162,7 @@ class CatalogueEntry(models.Model):
         ("openai_image_url", "OpenAI-compatible, PDF as an image_url data URL"),
         ("openai_text", "OpenAI-compatible, text only (spec as extracted text)"),
         ("gemini", "Native Gemini"),
+        ("anthropic", "Native Anthropic Messages API"),
     ]
     # Model ids hold dots and colons ("gpt-4.1", "llama3.1:8b"): any text without spaces.
     model_id = models.CharField(
@@ -179,6 +182,20 @@ class CatalogueEntry(models.Model):
     max_output_tokens = models.PositiveIntegerField(default=8_192)
     input_price_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
     output_price_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    cached_input_price_per_mtok = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Prompt tokens read from the provider's cache; empty: the input price.",
+    )
+    cache_write_price_per_mtok = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Prompt tokens written to the cache (Anthropic); empty: the input price.",
+    )
     pdf = models.BooleanField(default=False, help_text="Takes PDFs directly.")
     pdf_max_pages = models.PositiveIntegerField(null=True, blank=True)
     pdf_max_bytes = models.PositiveBigIntegerField(null=True, blank=True)
@@ -204,6 +221,8 @@ class CatalogueEntry(models.Model):
             max_output_tokens=self.max_output_tokens,
             input_price_per_mtok=self.input_price_per_mtok,
             output_price_per_mtok=self.output_price_per_mtok,
+            cached_input_price_per_mtok=self.cached_input_price_per_mtok,
+            cache_write_price_per_mtok=self.cache_write_price_per_mtok,
             pdf=self.pdf,
             pdf_max_pages=self.pdf_max_pages,
             pdf_max_bytes=self.pdf_max_bytes,

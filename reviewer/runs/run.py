@@ -199,15 +199,19 @@ class ReviewRun:
         }.get(finished.finish_reason, "")
         prompt_tokens = finished.prompt_tokens
         completion_tokens = finished.completion_tokens
+        cached, written = finished.cached_tokens, finished.cache_write_tokens
         cost = None
         if prompt_tokens is not None and completion_tokens is not None:
-            cost = llm.estimate_cost(model, prompt_tokens, completion_tokens)
+            cost = llm.estimate_cost(
+                model, prompt_tokens, completion_tokens, cached or 0, written or 0
+            )
         self._finish(
             Status.DONE,
             note=note,
             finish_reason=finished.finish_reason,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
+            cached_prompt_tokens=cached,
             cost_usd=cost,
         )
         if prompt_tokens is not None and self.our_tokens:

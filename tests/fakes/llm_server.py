@@ -3,6 +3,7 @@
 * OpenAI-compatible: ``POST .../chat/completions`` (any prefix), answered as a server-sent event
   stream of ``chat.completion.chunk`` objects, like OpenAI, OpenRouter or DeepSeek do.
 * Native Gemini: ``POST .../models/{model}:streamGenerateContent?alt=sse`` (any prefix).
+* Native Anthropic: ``POST .../v1/messages`` (see anthropic_wire.py).
 
 Every response is a declarative :class:`Scenario`; tests queue them with
 :meth:`FakeLLMServer.script` (one consumed per request, a normal answer when the queue is
@@ -43,6 +44,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes import provider_counts
+from tests.fakes.anthropic_wire import AnthropicWire
 
 ENDINGS = ("done", "no_done", "reset", "stall", "error", "malformed", "cut")
 
@@ -98,6 +100,10 @@ class Scenario:
     fragment: int | None = None
     gateway: bool = False
     error_code: str | int | None = None
+    # Prompt tokens (part of usage[0]) read from / written to the provider's prompt cache.
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    error_type: str = "overloaded_error"  # the Anthropic error event's type
 
     def __post_init__(self) -> None:
         if self.ending not in ENDINGS:
@@ -405,11 +411,24 @@ class FakeLLMServer:
                 return self._send_plain(h, scenario.status, scenario.body or b"", scenario.headers)
             if gem is not None:
                 stream = gem.group("method") == "streamGenerateContent"
-                self._stream(h, scenario, _GeminiWire(gem.group("model")), stream)
+                gwire = _GeminiWire(gem.group("model"))
+                gwire.cached = scenario.cached_tokens
+                self._stream(h, scenario, gwire, stream)
             elif parts.path.endswith("/chat/completions"):
                 body = body or {}
                 include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 wire = _OpenAIWire(body.get("model", "fake-model"), include_usage)
+                wire.cached = scenario.cached_tokens
+                self._stream(h, scenario, wire, bool(body.get("stream")))
+            elif parts.path.endswith("/v1/messages"):
+                body = body or {}
+                wire = AnthropicWire(
+                    body.get("model", "fake-model"),
+                    scenario.usage,
+                    scenario.cached_tokens,
+                    scenario.cache_write_tokens,
+                    scenario.error_type,
+                )
                 self._stream(h, scenario, wire, bool(body.get("stream")))
             else:
                 self._send_plain(h, 404, b'{"error": {"message": "Unknown path."}}')
@@ -561,6 +580,8 @@ def _sse(obj: Any) -> bytes:
 
 
 class _Wire:
+    cached: int | None = None  # prompt tokens the usage reports as read from the cache
+
     def first(self) -> bytes:
         return b""
 
@@ -612,7 +633,9 @@ class _OpenAIWire(_Wire):
         out = [self._chunk([{"index": 0, "delta": {}, "finish_reason": reason}])]
         if self.include_usage and usage is not None:
             p, c = usage
-            u = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+            u: dict[str, Any] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+            if self.cached is not None:
+                u["prompt_tokens_details"] = {"cached_tokens": self.cached}
             # LiteLLM's usage chunk keeps an empty choice where OpenAI sends none.
             choices = [{"index": 0, "delta": {}}] if gateway else []
             out.append(self._chunk(choices, usage=u))
@@ -650,7 +673,10 @@ class _GeminiWire(_Wire):
 
     def _usage(self, usage: tuple[int, int] | None) -> dict:
         p, c = usage or (0, 0)
-        return {"promptTokenCount": p, "candidatesTokenCount": c, "totalTokenCount": p + c}
+        meta = {"promptTokenCount": p, "candidatesTokenCount": c, "totalTokenCount": p + c}
+        if self.cached is not None:
+            meta["cachedContentTokenCount"] = self.cached
+        return meta
 
     def delta(self, text: str) -> bytes:
         return _sse(

@@ -14,6 +14,9 @@ EXPECTED = {
     "gpt-4.1",
     "gpt-5",
     "claude-sonnet-4.5",
+    "claude-opus-5.5",
+    "claude-sonnet-5.5",
+    "claude-haiku-4.5",
     "deepseek-v3.2",
     "openai-compatible",
 }
