@@ -105,7 +105,10 @@ class AnthropicWire:
             },
         )
 
-    def finish(self, reason: str, usage: tuple[int, int] | None) -> list[bytes]:
+    def finish(
+        self, reason: str, usage: tuple[int, int] | None, gateway: bool = False
+    ) -> list[bytes]:
+        # ``gateway`` (LiteLLM's chunk shapes) applies to the OpenAI wire only.
         out = [_event("content_block_stop", {"type": "content_block_stop", "index": 0})]
         delta = {"stop_reason": STOP_REASONS.get(reason, reason), "stop_sequence": None}
         final = self._usage(usage, usage[1] if usage else 0)
@@ -115,7 +118,7 @@ class AnthropicWire:
         out.append(_event("message_stop", {"type": "message_stop"}))
         return out
 
-    def error(self, message: str) -> bytes:
+    def error(self, message: str, code: str | int | None = None, gateway: bool = False) -> bytes:
         return _event(
             "error", {"type": "error", "error": {"type": self.error_type, "message": message}}
         )

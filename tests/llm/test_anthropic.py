@@ -155,9 +155,9 @@ def test_529_overloaded_and_429_with_retry_after_are_retried(claude, server):
 @pytest.mark.parametrize(
     ("code", "sentence"),
     [
-        (401, "The provider rejected the API key."),
-        (403, "The provider refused access with this API key."),
-        (400, "The provider rejected the request as invalid."),
+        (401, "Anthropic refused the key (401)."),
+        (403, "Anthropic refused access with this key (403)."),
+        (400, "Anthropic rejected the request as invalid (400)."),
     ],
 )
 def test_refusals_fail_at_once_with_the_providers_message(claude, server, code, sentence):
