@@ -115,7 +115,7 @@ class ReviewRun:
                 elif isinstance(event, llm.Finished):
                     finished = event
         except llm.Cancelled:
-            self._finish_cancelled("cancelled")
+            self._finish_cancelled("stopped on request; the text so far is kept")
             return
         except llm.LLMError as exc:
             self._finish(Status.FAILED, error=exc.message)

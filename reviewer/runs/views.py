@@ -1,5 +1,6 @@
 """The page of one review while it runs and after: follow, cancel, retry."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -42,6 +43,7 @@ def review_cancel(request, pk):
     request_cancel(review.pk)
     if request.htmx:
         return render(request, "reviews/_cancel_requested.html")
+    messages.info(request, "Cancelling: the text so far is kept.")
     return redirect(review)
 
 
@@ -49,4 +51,6 @@ def review_cancel(request, pk):
 @require_POST
 def review_retry(request, pk):
     review = get_review_for_user(request.user, pk, Role.MEMBER)
-    return redirect(clone_review(review, request.user))
+    retry = clone_review(review, request.user)
+    messages.success(request, f"Retry of review {review.pk} started with the same inputs.")
+    return redirect(retry)

@@ -76,7 +76,9 @@ def review_rerun(request, pk):
     if problem:
         messages.error(request, problem)
         return redirect(review.project)
-    return redirect(clone_review(review, request.user, archive=archive))
+    rerun = clone_review(review, request.user, archive=archive)
+    messages.success(request, f"Retry of review {review.pk} started with {rerun.archive_name}.")
+    return redirect(rerun)
 
 
 # -- compare ---------------------------------------------------------------------------

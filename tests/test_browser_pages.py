@@ -1,0 +1,143 @@
+"""Every page a person reaches, at a phone's width (390 px) and a desktop's (1280 px), in
+Debian's Chromium: no sideways scrolling, no console errors, no serious or critical
+accessibility violations (axe-core, bundled with axe-playwright-python: nothing is fetched
+at run time).
+
+With SCREENSHOTS=/some/dir set, a full-page PNG of every page at both widths is written
+there (scripts/screenshots.sh does that into a fresh temporary folder)."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import sync_playwright
+
+from tests import pages
+from tests.test_authz_matrix import MATRIX
+from tests.test_browser_review import CHROMIUM_ARGS
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = {"phone": 390, "desktop": 1280}
+SERIOUS = {"serious", "critical"}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Playwright's sync API runs an event loop in this thread; the database work these
+    # tests do here (fixtures, logins) is still plain synchronous code.
+    allowed = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+    if allowed is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE")
+
+
+@pytest.fixture
+def site(live_server, alice, bob, victor, charlie, project, make_review, settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    users = {"alice": alice, "bob": bob, "victor": victor, "charlie": charlie}
+    return live_server.url, users, pages.build(users, project, make_review)
+
+
+def _session_cookie(user, base_url):
+    client = Client()
+    client.force_login(user)
+    value = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return {"name": settings.SESSION_COOKIE_NAME, "value": value, "url": base_url}
+
+
+def _visit(browser, base_url, users, page_spec, width):
+    """Opens one page as its user; returns (page, context, problems) with console errors."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    if page_spec.who != "anonymous":
+        context.add_cookies([_session_cookie(users[page_spec.who], base_url)])
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    response = page.goto(base_url + page_spec.path)
+    page.wait_for_load_state("load")
+    if response.status != page_spec.status:
+        problems.append(f"status {response.status}, expected {page_spec.status}")
+    if page_spec.status != 200:
+        # The browser reports the page's own status as a failed load; that one is expected.
+        problems[:] = [p for p in problems if f"status of {page_spec.status}" not in p]
+    return page, context, problems
+
+
+def _slug(name):
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def test_the_sweep_covers_every_page_of_the_authorization_matrix(
+    alice, bob, victor, charlie, project, make_review
+):
+    users = {"alice": alice, "bob": bob, "victor": victor, "charlie": charlie}
+    covered = {p.name.split()[0] for p in pages.build(users, project, make_review)}
+    reachable = {
+        name
+        for name, entry in MATRIX.items()
+        if entry.get.kind not in ("none", "token")
+        and entry.get.ok == 200
+        and not name.startswith("api_")
+        and name not in pages.NOT_PAGES
+    }
+    assert reachable - covered == set()
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_every_page_fits_the_width_without_sideways_scrolling_or_console_errors(
+    browser, site, width
+):
+    base_url, users, all_pages = site
+    shots = os.environ.get("SCREENSHOTS")
+    failures = {}
+    for spec in all_pages:
+        page, context, problems = _visit(browser, base_url, users, spec, width)
+        overflow = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if overflow[0] > overflow[1]:
+            wide = page.evaluate(
+                """(w) => [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > w + 1)
+                    .slice(0, 4).map(e => e.tagName + '.' + e.className + '#' + e.id)""",
+                width,
+            )
+            problems.append(f"{overflow[0]} px wide: {wide}")
+        if shots:
+            out = Path(shots) / f"{width}-{_slug(spec.name)}.png"
+            page.screenshot(path=str(out), full_page=True)
+        context.close()
+        if problems:
+            failures[f"{spec.name} ({spec.who})"] = problems
+    if failures:
+        pytest.fail("\n".join(f"{name}: {problems}" for name, problems in failures.items()))
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_no_page_has_serious_or_critical_accessibility_violations(browser, site, width):
+    base_url, users, all_pages = site
+    axe = Axe()
+    failures = {}
+    for spec in all_pages:
+        page, context, _ = _visit(browser, base_url, users, spec, width)
+        results = axe.run(page)
+        context.close()
+        bad = [
+            f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"]
+            if v["impact"] in SERIOUS
+        ]
+        if bad:
+            failures[f"{spec.name} ({spec.who})"] = bad
+    if failures:
+        pytest.fail("\n".join(f"{name}: {problems}" for name, problems in failures.items()))
