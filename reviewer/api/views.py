@@ -257,7 +257,7 @@ def _tokens_page(request, form, status=200, **extra):
     return render(request, "api/tokens.html", context, status=status)
 
 
-NEW_TOKEN_KEY = "new_api_token"
+NEW_TOKEN_KEY = "new_api_token"  # noqa: S105 - a session key, not a secret
 
 
 @login_required
