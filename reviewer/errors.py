@@ -14,16 +14,19 @@ DENIED_OR_MISSING = (
 BY_PATH = [
     (
         "/s/",
+        "This link does not work",
         "This share link has expired, was turned off or never existed. "
         "Ask whoever sent it for a new link.",
     ),
     (
         "/invites/",
+        "This invitation does not work",
         "This invitation has expired, was revoked or has been used already. "
         "Ask an admin of the team for a new one.",
     ),
     (
         "/accounts/signup/",
+        "Sign-up is closed",
         "Sign-up is closed on this server. Ask an administrator for an account.",
     ),
 ]
@@ -40,18 +43,20 @@ SOURCE_SENTENCES = {
 }
 
 
-def _sentence(request, exception):
+def _explain(request, exception):
+    """(heading, sentence) for a 404."""
     message = exception.args[0] if exception and exception.args else ""
     if isinstance(message, str) and message in SOURCE_SENTENCES:
-        return SOURCE_SENTENCES[message]
-    for prefix, sentence in BY_PATH:
+        return "File not available", SOURCE_SENTENCES[message]
+    for prefix, heading, sentence in BY_PATH:
         if request.path.startswith(prefix):
-            return sentence
-    return DENIED_OR_MISSING
+            return heading, sentence
+    return "Page not found", DENIED_OR_MISSING
 
 
 def page_not_found(request, exception=None):
-    context = {"sentence": _sentence(request, exception)}
+    heading, sentence = _explain(request, exception)
+    context = {"heading": heading, "sentence": sentence}
     return render(request, "404.html", context, status=404)
 
 

@@ -141,3 +141,106 @@ def test_no_page_has_serious_or_critical_accessibility_violations(browser, site,
             failures[f"{spec.name} ({spec.who})"] = bad
     if failures:
         pytest.fail("\n".join(f"{name}: {problems}" for name, problems in failures.items()))
+
+
+def _shot(page, name):
+    shots = os.environ.get("SCREENSHOTS")
+    if shots:
+        width = page.viewport_size["width"]
+        page.screenshot(path=str(Path(shots) / f"{width}-{_slug(name)}.png"), full_page=True)
+
+
+def _keyboard_page(browser, base_url, user, width=390):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    context.add_cookies([_session_cookie(user, base_url)])
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    return context, page, problems
+
+
+def _focused(page):
+    return page.evaluate(
+        "(document.activeElement.getAttribute('aria-label') || "
+        "document.activeElement.textContent).trim()"
+    )
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_keyboard_alone_skips_to_content_and_works_the_menus(browser, site, project, width):
+    base_url, users, _ = site
+    context, page, problems = _keyboard_page(browser, base_url, users["alice"], width)
+    page.goto(f"{base_url}/projects/{project.pk}/")
+    page.keyboard.press("Tab")
+    assert _focused(page) == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+    # The first Tab stops after the skip link are the account menu's and the history's.
+    actions = page.locator("#review-history summary").first
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.tagName") == "SUMMARY" and _focused(
+            page
+        ).startswith("Actions"):
+            break
+    page.keyboard.press("Enter")
+    assert actions.evaluate("s => s.parentElement.open")
+    page.keyboard.press("Tab")
+    assert _focused(page) == "Open"
+    _shot(page, "project actions menu open")
+    page.keyboard.press("Escape")
+    assert not actions.evaluate("s => s.parentElement.open")
+    assert _focused(page).startswith("Actions")
+    context.close()
+    assert not problems, problems
+
+
+def test_keyboard_creates_a_token_and_copies_it_with_the_copy_button(browser, site):
+    base_url, users, _ = site
+    context, page, problems = _keyboard_page(browser, base_url, users["alice"])
+    page.goto(f"{base_url}/account/tokens/")
+    page.get_by_label("Token name").focus()
+    page.keyboard.type("CI")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base_url}/account/tokens/")
+    token = page.get_by_label("New API token", exact=True).input_value()
+    assert token.startswith("rvw_")
+    assert "Token “CI” created." in page.locator(".notices").inner_text()
+    copy = page.get_by_role("button", name="Copy new API token")
+    copy.focus()
+    page.keyboard.press("Enter")
+    assert copy.inner_text() == "Copied"
+    assert page.evaluate("navigator.clipboard.readText()") == token
+    _shot(page, "api tokens new token")
+    # A reload neither shows it again nor makes another.
+    page.reload()
+    assert page.get_by_label("New API token", exact=True).count() == 0
+    context.close()
+    assert not problems, problems
+
+
+def test_an_invite_link_is_copied_and_opens_the_sign_up_for_a_visitor(browser, site, project):
+    base_url, users, _ = site
+    team = project.team
+    context, page, problems = _keyboard_page(browser, base_url, users["alice"])
+    page.goto(f"{base_url}/teams/{team.pk}/")
+    page.get_by_label("Email (optional)").fill("dora@example.com")
+    page.get_by_role("button", name="Create invite").click()
+    page.get_by_role("button", name="Copy invite link").click()
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert "/invites/" in link
+    _shot(page, "team new invite")
+    context.close()
+    assert not problems, problems
+
+    visitor = browser.new_context(viewport={"width": 390, "height": 800})
+    page = visitor.new_page()
+    page.goto(base_url + "/invites/" + link.rsplit("/invites/", 1)[1])
+    assert "alice invites you to join the team" in page.locator("main").inner_text()
+    page.get_by_role("link", name="Sign up to accept").click()
+    assert page.get_by_label("Email").input_value() == "dora@example.com"
+    _shot(page, "signup from invite")
+    visitor.close()

@@ -43,7 +43,8 @@
     root.querySelectorAll(".copy-row input.copy").forEach(function (input) {
       if (input.dataset.copyReady) return;
       input.dataset.copyReady = "1";
-      var what = (input.getAttribute("aria-label") || "value").toLowerCase();
+      var label = input.getAttribute("aria-label") || "Value";
+      var what = label.charAt(0).toLowerCase() + label.slice(1);
       var button = document.createElement("button");
       button.type = "button";
       button.className = "secondary small copy-button";
