@@ -95,50 +95,50 @@ def test_the_sweep_covers_every_page_of_the_authorization_matrix(
     assert reachable - covered == set()
 
 
+def _overflow(page, width):
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    if scroll_width <= page.evaluate("window.innerWidth"):
+        return None
+    wide = page.evaluate(
+        """(w) => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > w + 1)
+            .slice(0, 4).map(e => e.tagName + '.' + e.className + '#' + e.id)""",
+        width,
+    )
+    return f"{scroll_width} px wide: {wide}"
+
+
+def _serious_violations(axe, page):
+    results = axe.run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in SERIOUS
+    ]
+
+
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
-def test_every_page_fits_the_width_without_sideways_scrolling_or_console_errors(
+def test_every_page_fits_with_no_console_errors_or_serious_accessibility_violations(
     browser, site, width
 ):
+    """One visit per page checks all three: no sideways scrolling, no console errors, and
+    no serious or critical axe-core violation."""
     base_url, users, all_pages = site
     shots = os.environ.get("SCREENSHOTS")
-    failures = {}
-    for spec in all_pages:
-        page, context, problems = _visit(browser, base_url, users, spec, width)
-        overflow = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        if overflow[0] > overflow[1]:
-            wide = page.evaluate(
-                """(w) => [...document.querySelectorAll('body *')]
-                    .filter(e => e.getBoundingClientRect().right > w + 1)
-                    .slice(0, 4).map(e => e.tagName + '.' + e.className + '#' + e.id)""",
-                width,
-            )
-            problems.append(f"{overflow[0]} px wide: {wide}")
-        if shots:
-            out = Path(shots) / f"{width}-{_slug(spec.name)}.png"
-            page.screenshot(path=str(out), full_page=True)
-        context.close()
-        if problems:
-            failures[f"{spec.name} ({spec.who})"] = problems
-    if failures:
-        pytest.fail("\n".join(f"{name}: {problems}" for name, problems in failures.items()))
-
-
-@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
-def test_no_page_has_serious_or_critical_accessibility_violations(browser, site, width):
-    base_url, users, all_pages = site
     axe = Axe()
     failures = {}
     for spec in all_pages:
-        page, context, _ = _visit(browser, base_url, users, spec, width)
-        results = axe.run(page)
+        page, context, problems = _visit(browser, base_url, users, spec, width)
+        overflow = _overflow(page, width)
+        if overflow:
+            problems.append(overflow)
+        if shots:
+            out = Path(shots) / f"{width}-{_slug(spec.name)}.png"
+            page.screenshot(path=str(out), full_page=True)
+        problems.extend(_serious_violations(axe, page))
         context.close()
-        bad = [
-            f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-            for v in results.response["violations"]
-            if v["impact"] in SERIOUS
-        ]
-        if bad:
-            failures[f"{spec.name} ({spec.who})"] = bad
+        if problems:
+            failures[f"{spec.name} ({spec.who})"] = problems
     if failures:
         pytest.fail("\n".join(f"{name}: {problems}" for name, problems in failures.items()))
 

@@ -49,6 +49,7 @@ def project_create(request):
         projects = Project.objects.filter(team__in=teams_for(request.user))
         context = {"projects": projects, "form": form}
         context["teams"] = teams_where(request.user, Role.MEMBER)
+        context["selected_team"] = int(team_id) if team_id.isdigit() else None
         if team is None:
             context["team_error"] = "Choose a team in which you are at least a member."
         return render(request, "reviews/home.html", context, status=400)
