@@ -49,6 +49,7 @@ def build(users, project, make_review):
     zipped = make_zip()
     done = make_review(
         archive=ContentFile(zipped, name="shop.zip"),
+        spec=ContentFile(make_pdf(), name="spec.pdf"),
         archive_name="shop-backend-2026-11-28-release-candidate.zip",
         pack_summary={"included_paths": ["app/api.py"]},
         report=REPORT,
