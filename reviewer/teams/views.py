@@ -275,9 +275,7 @@ def invite_create(request, pk):
         )
     # The link is shown once, on the page this redirects to; only its hash is kept.
     request.session[NEW_INVITE_KEY] = {"team": team.pk, "invite": invite.pk, "link": link}
-    messages.success(
-        request, "Invite created." + (f" It was emailed to {invite.email}." if invite.email else "")
-    )
+    messages.success(request, "Invite created.")
     return redirect("team", team.pk)
 
 
