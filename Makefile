@@ -9,11 +9,16 @@ PORT ?= 8000
 
 .PHONY: run test lint format bench clean
 
+# The first `make run` spends about a minute here; it says so rather than sitting silent.
 $(VENV)/.installed: requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
-	touch $@
+	@echo "reviewer: setting up $(VENV) from requirements.txt (first start or changed requirements; about a minute)"
+	@test -x $(PY) || { echo "reviewer: creating the virtual environment"; $(PYTHON) -m venv $(VENV); }
+	@echo "reviewer: upgrading pip"
+	@$(PY) -m pip install -q --upgrade pip
+	@echo "reviewer: installing the Python packages"
+	@$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+	@echo "reviewer: packages installed"
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(PY) -m pip install -q -r requirements-test.txt
@@ -28,9 +33,11 @@ $(RUN_VENV)/.installed: requirements.txt
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py collectstatic --noinput -v0
-	PORT=$(PORT) bash scripts/run.sh
+	@echo "reviewer: applying database migrations"
+	@$(PY) manage.py migrate --noinput -v0
+	@echo "reviewer: collecting static files"
+	@$(PY) manage.py collectstatic --noinput -v0
+	@PORT=$(PORT) bash scripts/run.sh
 
 # The services profile for the in-process tests; the end-to-end tests start both profiles.
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/reviewer

@@ -57,3 +57,6 @@ urlpatterns = [
     path("", include("reviewer.api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "reviewer.errors.page_not_found"
+handler403 = "reviewer.errors.permission_denied"

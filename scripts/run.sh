@@ -5,10 +5,12 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PORT="${PORT:-8000}"
 
+echo "reviewer: starting the background worker"
 $PY -m celery -A reviewer worker --loglevel "${CELERY_LOG_LEVEL:-INFO}" --concurrency "${WORKER_CONCURRENCY:-2}" &
 worker=$!
 trap 'kill -TERM "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT INT TERM
 
-echo "reviewer: http://127.0.0.1:${PORT}/  (Ctrl-C stops the server and the worker)"
+echo "reviewer: starting the web server; open http://127.0.0.1:${PORT}/ once it says it is running"
+echo "reviewer: Ctrl-C stops the server and the worker"
 $PY -m uvicorn reviewer.asgi:application --host 127.0.0.1 --port "$PORT" \
   --timeout-graceful-shutdown 3 --no-server-header

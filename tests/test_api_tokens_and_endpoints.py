@@ -22,8 +22,8 @@ def _no_worker(monkeypatch):
 
 def _create_token(client, user, name="CI"):
     client.force_login(user)
-    response = client.post("/account/tokens/new", {"name": name})
-    assert response.status_code == 200
+    response = client.post("/account/tokens/new", {"name": name}, follow=True)
+    assert response.redirect_chain == [("/account/tokens/", 302)]
     token = re.search(r'value="(rvw_[^"]+)"', response.content.decode()).group(1)
     client.logout()
     return token

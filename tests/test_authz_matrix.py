@@ -202,20 +202,25 @@ MATRIX = {
         role("admin", 302),
     ),
     "invite_create": Entry(
-        lambda c: f"/teams/{c.team.pk}/invites", NOT_ALLOWED, role("admin", 200), {"role": "member"}
+        lambda c: f"/teams/{c.team.pk}/invites", NOT_ALLOWED, role("admin", 302), {"role": "member"}
     ),
     "invite_revoke": Entry(
         lambda c: f"/teams/{c.team.pk}/invites/{c.invite.pk}/revoke",
         NOT_ALLOWED,
         role("admin", 302),
     ),
-    # The invite's token is the authority: any logged-in holder may see it; members of
-    # the team already cannot use it again (400), the outsider joins (302).
-    "invite_accept": Entry(lambda c: f"/invites/{c.invite_token}", user(), Rule("invite", ok=302)),
+    # The invite's token is the authority: any holder may see whom it invites (a visitor
+    # who is not logged in, to sign up or log in first); members of the team already
+    # cannot use it again (400), the outsider joins (302).
+    "invite_accept": Entry(
+        lambda c: f"/invites/{c.invite_token}",
+        Rule("user", ok=200, anon=200),
+        Rule("invite", ok=302),
+    ),
     # API tokens (pages) and the JSON API (bearer tokens only)
     "api_tokens": Entry(lambda c: "/account/tokens/", user(), NOT_ALLOWED),
     "api_token_create": Entry(
-        lambda c: "/account/tokens/new", NOT_ALLOWED, user(200), {"name": "CI"}
+        lambda c: "/account/tokens/new", NOT_ALLOWED, user(302), {"name": "CI"}
     ),
     "api_token_revoke": Entry(
         lambda c: f"/account/tokens/{c.alice_token.pk}/revoke", NOT_ALLOWED, Rule("self", ok=302)

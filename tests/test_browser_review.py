@@ -161,6 +161,9 @@ def test_browser_cancel_button_stops_the_review_and_keeps_the_text(stack, llm, p
     expect(page.locator("#review-status")).to_have_text("cancelled", timeout=10_000)
     expect(page.locator("#review-report")).to_contain_text("Conformance")
     expect(page.get_by_role("button", name="Retry")).to_be_visible()
+    # Once it has ended, the page says "cancelled" once: no lingering "Cancelling…".
+    expect(page.get_by_text("Cancelling…")).to_be_hidden()
+    expect(page.locator("#review-note")).not_to_have_text("cancelled")
 
 
 @pytest.mark.browser

@@ -24,7 +24,7 @@ def test_history_shows_who_what_and_how_much(client, bob, make_review):
     assert 'title="sha256 ' + "0123456789abcdef" * 4 + '"' in page
     assert ">0123456789ab</code>" in page
     assert "shop.zip" in page and "spec.pdf" in page and "(12 p.)" in page
-    assert "alice" in page and "1000 + 50" in page and "$0.0024" in page
+    assert "alice" in page and "1,000 + 50" in page and "$0.0024" in page
 
 
 def test_history_is_paginated(client, alice, make_review):

@@ -36,7 +36,7 @@ def test_owner_enables_a_share_link_that_works_without_login(client, alice, make
     assert "<h2>Findings</h2>" in body
     assert '<meta name="robots" content="noindex' in body
     assert page["X-Robots-Tag"].startswith("noindex")
-    assert "gpt-4.1" in body and "1000 prompt + 50 completion" in body and "$0.0024" in body
+    assert "gpt-4.1" in body and "1,000 prompt + 50 completion" in body and "$0.0024" in body
 
 
 def test_shared_page_hides_archive_spec_team_and_people(client, alice, bob, make_review):

@@ -120,8 +120,10 @@ def test_user_creates_a_team_and_owns_it(client, alice):
 
 def test_admin_creates_a_link_invite_that_stores_only_a_hash(client, alice, team):
     client.force_login(alice)
-    response = client.post(f"/teams/{team.pk}/invites", {"email": "", "role": "viewer"})
-    assert response.status_code == 200
+    response = client.post(
+        f"/teams/{team.pk}/invites", {"email": "", "role": "viewer"}, follow=True
+    )
+    assert response.redirect_chain == [(f"/teams/{team.pk}/", 302)]
     link, token = _invite_link(response)
     invite = Invite.objects.get(team=team)
     assert len(token) >= 43  # 256 bits, url-safe base64
@@ -133,7 +135,9 @@ def test_admin_creates_a_link_invite_that_stores_only_a_hash(client, alice, team
 
 def test_invite_link_adds_the_user_with_its_role_once(client, alice, charlie, team):
     client.force_login(alice)
-    _, token = _invite_link(client.post(f"/teams/{team.pk}/invites", {"role": "viewer"}))
+    _, token = _invite_link(
+        client.post(f"/teams/{team.pk}/invites", {"role": "viewer"}, follow=True)
+    )
     client.force_login(charlie)
     page = client.get(f"/invites/{token}")
     assert "You are invited to join" in page.content.decode()
@@ -143,18 +147,47 @@ def test_invite_link_adds_the_user_with_its_role_once(client, alice, charlie, te
     assert client.get(f"/invites/{token}").status_code == 404
 
 
-def test_anonymous_invitee_is_sent_to_log_in_first(client, alice, team):
+def test_anonymous_invitee_sees_the_team_and_signs_up_with_the_address_prefilled(
+    client, alice, team
+):
     client.force_login(alice)
-    _, token = _invite_link(client.post(f"/teams/{team.pk}/invites", {"role": "member"}))
+    client.post(
+        f"/teams/{team.pk}/invites", {"email": "dora@example.com", "role": "member"}, follow=True
+    )
+    token = re.search(r"/invites/(\S+)", mail.outbox[0].body).group(1)
     client.logout()
-    response = client.get(f"/invites/{token}")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/?next=/invites/")
+    page = client.get(f"/invites/{token}")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "alice invites you to join the team <strong>alice&#x27;s team</strong>" in body
+    assert "dora@example.com" in body
+    signup = re.search(r'href="(/accounts/signup/\?[^"]+)"', body).group(1).replace("&amp;", "&")
+    assert f"next=/invites/{token}" in signup
+    form = client.get(signup).content.decode()
+    assert 'value="dora@example.com"' in form
+    # Accepting still needs an account: a POST goes to the login page.
+    accept = client.post(f"/invites/{token}")
+    assert accept["Location"].startswith("/accounts/login/?next=/invites/")
+    created = client.post(
+        signup,
+        {
+            "username": "dora",
+            "email": "dora@example.com",
+            "password1": "a-long-passphrase-9",
+            "password2": "a-long-passphrase-9",
+            "next": f"/invites/{token}",
+        },
+    )
+    assert created["Location"] == f"/invites/{token}"
+    assert client.post(f"/invites/{token}").status_code == 302
+    assert Membership.objects.get(team=team, user__username="dora").role == Role.MEMBER
 
 
 def test_expired_invite_answers_404(client, alice, charlie, team):
     client.force_login(alice)
-    _, token = _invite_link(client.post(f"/teams/{team.pk}/invites", {"role": "member"}))
+    _, token = _invite_link(
+        client.post(f"/teams/{team.pk}/invites", {"role": "member"}, follow=True)
+    )
     Invite.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     client.force_login(charlie)
     assert client.get(f"/invites/{token}").status_code == 404
@@ -172,7 +205,9 @@ def test_invite_expiry_follows_the_setting(client, alice, team, settings):
 
 def test_revoked_invite_answers_404(client, alice, charlie, team):
     client.force_login(alice)
-    _, token = _invite_link(client.post(f"/teams/{team.pk}/invites", {"role": "member"}))
+    _, token = _invite_link(
+        client.post(f"/teams/{team.pk}/invites", {"role": "member"}, follow=True)
+    )
     invite = Invite.objects.get()
     assert client.post(f"/teams/{team.pk}/invites/{invite.pk}/revoke").status_code == 302
     client.force_login(charlie)

@@ -281,10 +281,21 @@ def _tokens_page(request, form, status=200, **extra):
     return render(request, "api/tokens.html", context, status=status)
 
 
+NEW_TOKEN_KEY = "new_api_token"  # noqa: S105 - a session key, not a secret
+
+
 @login_required
 @require_GET
 def tokens(request):
-    return _tokens_page(request, ApiTokenForm())
+    # A token just created is shown once, here, after the redirect: a reload neither shows
+    # it again nor creates another.
+    shown = request.session.pop(NEW_TOKEN_KEY, None)
+    extra = {}
+    if shown:
+        row = ApiToken.objects.filter(pk=shown["id"], user=request.user).first()
+        if row is not None:
+            extra = {"new_token": shown["token"], "new_token_row": row}
+    return _tokens_page(request, ApiTokenForm(), **extra)
 
 
 @login_required
@@ -300,8 +311,11 @@ def token_create(request):
         token_hash=token_hash,
         hint=token[: len(ApiToken.PREFIX) + 4],
     )
-    # Shown in this one response only; the database keeps the hash.
-    return _tokens_page(request, ApiTokenForm(), new_token=token, new_token_row=api_token)
+    # Shown on the next page only (the session keeps it until then); the database keeps
+    # the hash.
+    request.session[NEW_TOKEN_KEY] = {"id": api_token.pk, "token": token}
+    messages.success(request, f"Token “{api_token.name}” created.")
+    return redirect("api_tokens")
 
 
 @login_required

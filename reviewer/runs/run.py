@@ -183,7 +183,7 @@ class ReviewRun:
                 elif isinstance(event, llm.Finished):
                     finished = event
         except llm.Cancelled:
-            self._finish_cancelled("cancelled")
+            self._finish_cancelled("stopped on request; the text so far is kept")
             return
         except llm.LLMError as exc:
             if refit_allowed and isinstance(exc, llm.ContextOverflow) and not self.text:

@@ -46,6 +46,7 @@ def review_cancel(request, pk):
     request_cancel(review.pk)
     if request.htmx:
         return render(request, "reviews/_cancel_requested.html")
+    messages.info(request, "Cancelling: the text so far is kept.")
     return redirect(review)
 
 
@@ -54,7 +55,9 @@ def review_cancel(request, pk):
 def review_retry(request, pk):
     review = get_review_for_user(request.user, pk, Role.MEMBER)
     try:
-        return redirect(clone_review(review, request.user))
+        retry = clone_review(review, request.user)
     except UploadRejected as exc:
         messages.error(request, exc.html or exc.message)
         return redirect(review)
+    messages.success(request, f"Retry of review {review.pk} started with the same inputs.")
+    return redirect(retry)

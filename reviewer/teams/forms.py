@@ -39,6 +39,7 @@ class InviteForm(forms.ModelForm):
     def __init__(self, *args, assignable=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = False
+        self.fields["email"].widget.attrs["aria-describedby"] = "invite-email-help"
         self.fields["role"].choices = _role_choices(assignable)
         self.fields["role"].initial = Role.MEMBER
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import Http404
@@ -31,6 +32,8 @@ from .forms import InviteForm, RoleForm, SignupForm, TeamForm
 from .models import Invite, Membership, Role
 from .tokens import new_token
 
+NEW_INVITE_KEY = "new_invite"
+
 
 def _safe_next(request, fallback="/"):
     target = request.POST.get("next") or request.GET.get("next") or ""
@@ -55,11 +58,14 @@ def signup(request):
         context = {"form": SignupForm(initial=initial), "next": _safe_next(request, "")}
         response = render(request, "registration/signup.html", {**context, "refusal": sentence})
         return refused(response, seconds)
-    form = SignupForm(request.POST or None)
+    # An invitation's link passes the invited address along.
+    initial = {"email": request.GET.get("email", "")[:254]}
+    form = SignupForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         personal_team(user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.get_username()}: your account is ready.")
         return redirect(_safe_next(request))
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "next": _safe_next(request, "")}
@@ -104,11 +110,16 @@ def _team_context(request, team, membership, **extra):
 
     is_admin = membership.allows(Role.ADMIN)
     used, quota = team_storage(team)
+    owners = team.memberships.filter(role=Role.OWNER).count()
     context = {
         "team": team,
         "membership": membership,
         "is_admin": is_admin,
         "is_owner": membership.role == Role.OWNER,
+        # Controls that would be refused are not offered: a team keeps at least one owner.
+        "owner_count": owners,
+        "may_leave": not team.personal_for_id
+        and not (membership.role == Role.OWNER and owners == 1),
         "members": team.memberships.select_related("user").order_by("user__username"),
         "projects": team.projects.order_by("name"),
         "storage_used": used,
@@ -130,7 +141,14 @@ def _team_context(request, team, membership, **extra):
 @require_GET
 def team_detail(request, pk):
     team, membership = get_team_for_user(request.user, pk)
-    return render(request, "teams/detail.html", _team_context(request, team, membership))
+    extra = {}
+    shown = request.session.pop(NEW_INVITE_KEY, None)
+    if shown and shown.get("team") == team.pk and membership.allows(Role.ADMIN):
+        invite = Invite.objects.filter(pk=shown["invite"], team=team).first()
+        if invite is not None:
+            extra = {"new_invite": invite, "new_invite_link": shown["link"]}
+    context = _team_context(request, team, membership, **extra)
+    return render(request, "teams/detail.html", context)
 
 
 @login_required
@@ -255,9 +273,10 @@ def invite_create(request, pk):
             None,
             [invite.email],
         )
-    # The link is shown this once; only its hash is kept.
-    context = _team_context(request, team, mine, new_invite=invite, new_invite_link=link)
-    return render(request, "teams/detail.html", context)
+    # The link is shown once, on the page this redirects to; only its hash is kept.
+    request.session[NEW_INVITE_KEY] = {"team": team.pk, "invite": invite.pk, "link": link}
+    messages.success(request, "Invite created.")
+    return redirect("team", team.pk)
 
 
 @login_required
@@ -271,10 +290,16 @@ def invite_revoke(request, pk, invite_pk):
     return redirect("team", team.pk)
 
 
-@login_required
 def invite_accept(request, token):
     invite = get_pending_invite(token)
     team = invite.team
+    if not request.user.is_authenticated:
+        if request.method == "POST":
+            return redirect_to_login(request.get_full_path())
+        # The token is the authority to see whom it invites, as it is to join.
+        context = {"invite": invite, "team": team, "next": request.path}
+        context["signup_enabled"] = settings.SIGNUP_ENABLED
+        return render(request, "teams/invite.html", context)
     already = membership_for(request.user, team)
     wrong_email = bool(invite.email) and invite.email.lower() != (request.user.email or "").lower()
     context = {"invite": invite, "team": team, "already": already, "wrong_email": wrong_email}

@@ -52,4 +52,60 @@
     if (!errors || event.detail.elt.id !== "upload-form" || xhr.status !== 413) return;
     errors.textContent = xhr.responseText;
   });
+
+  // Copy buttons beside read-only values (share links, API tokens, invite links). Added
+  // by script because they need it; without script the value is still there to select.
+  function addCopyButtons(root) {
+    root.querySelectorAll(".copy-row input.copy").forEach(function (input) {
+      if (input.dataset.copyReady) return;
+      input.dataset.copyReady = "1";
+      var label = input.getAttribute("aria-label") || "Value";
+      var what = label.charAt(0).toLowerCase() + label.slice(1);
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary small copy-button";
+      button.textContent = "Copy";
+      button.setAttribute("aria-label", "Copy " + what);
+      var status = document.createElement("span");
+      status.className = "sr-only";
+      status.setAttribute("role", "status");
+      function copied() {
+        button.textContent = "Copied";
+        status.textContent = "The " + what + " is copied.";
+        window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      }
+      function byHand() {
+        input.focus();
+        input.select();
+        status.textContent = "Press Ctrl+C (or ⌘C) to copy the selected " + what + ".";
+      }
+      button.addEventListener("click", function () {
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(input.value).then(copied, byHand);
+        } else {
+          byHand();
+        }
+      });
+      input.addEventListener("focus", function () { input.select(); });
+      input.after(button, status);
+    });
+  }
+  addCopyButtons(document);
+  document.addEventListener("htmx:afterSwap", function (event) { addCopyButtons(event.target); });
+
+  // Menus (<details class="menu">) close on a click elsewhere and on Escape, which
+  // returns focus to their button.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      var inside = menu.contains(document.activeElement);
+      menu.open = false;
+      if (inside) menu.querySelector("summary").focus();
+    });
+  });
 })();

@@ -102,6 +102,7 @@ def review_preview_save(request, pk):
     project.ignore_patterns = request.POST.get("ignore_patterns", "")
     project.include_patterns = request.POST.get("include_patterns", "")
     project.save(update_fields=["ignore_patterns", "include_patterns"])
+    messages.success(request, f"Patterns saved to {project.name}: new reviews start with them.")
     url = reverse("review_preview", args=[review.pk])
     model = request.POST.get("model")
     if model and model != review.model:

@@ -2,6 +2,7 @@ import math
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -48,6 +49,7 @@ def project_create(request):
         projects = Project.objects.filter(team__in=teams_for(request.user))
         context = {"projects": projects, "form": form}
         context["teams"] = teams_where(request.user, Role.MEMBER)
+        context["selected_team"] = int(team_id) if team_id.isdigit() else None
         if team is None:
             context["team_error"] = "Choose a team in which you are at least a member."
         return render(request, "reviews/home.html", context, status=400)
@@ -57,6 +59,7 @@ def project_create(request):
     project.created_by = request.user
     project.model = library_settings.default_model_id()
     project.save()
+    messages.success(request, f"Project “{project.name}” created in {team.name}.")
     return redirect(project)
 
 
@@ -64,6 +67,11 @@ def project_create(request):
 def project_detail(request, pk):
     project = get_project_for_user(request.user, pk)
     return _render_project(request, project, upload_form(project))
+
+
+def settings_form(project, data=None):
+    # Its own ids: the upload form on the same page has a `model` field too.
+    return ProjectSettingsForm(data, instance=project, auto_id="settings-%s")
 
 
 def _drafts(project):
@@ -81,7 +89,7 @@ def _render_project(request, project, form, status=200, **extra):
     context = {
         "project": project,
         "upload_form": form,
-        "settings_form": ProjectSettingsForm(instance=project),
+        "settings_form": settings_form(project),
         **history_context(request, project),
     }
     if context["can_run"]:
@@ -135,8 +143,9 @@ async def review_create(request, pk):
 @require_POST
 def project_settings(request, pk):
     project = get_project_for_user(request.user, pk, Role.ADMIN)
-    form = ProjectSettingsForm(request.POST, instance=project)
+    form = settings_form(project, request.POST)
     if form.is_valid():
         form.save()
+        messages.success(request, "Project settings saved.")
         return redirect(project)
     return _render_project(request, project, upload_form(project), 400, settings_form=form)

@@ -77,10 +77,12 @@ def review_rerun(request, pk):
         messages.error(request, problem)
         return redirect(review.project)
     try:
-        return redirect(clone_review(review, request.user, archive=archive))
+        rerun = clone_review(review, request.user, archive=archive)
     except UploadRejected as exc:
         messages.error(request, exc.html or exc.message)
         return redirect(review.project)
+    messages.success(request, f"Retry of review {review.pk} started with {rerun.archive_name}.")
+    return redirect(rerun)
 
 
 # -- compare ---------------------------------------------------------------------------

@@ -21,12 +21,14 @@ from reviewer.reviews.access import get_review_for_user
 from reviewer.teams.models import Role
 
 EXPIRY_CHOICES = [
-    ("", "Never"),
     ("1", "1 day"),
     ("7", "7 days"),
     ("30", "30 days"),
     ("90", "90 days"),
+    ("", "Never"),
 ]
+# A link is a standing disclosure: it ends on its own unless someone chooses otherwise.
+DEFAULT_EXPIRY = "30"
 
 
 class ShareForm(forms.Form):
@@ -38,6 +40,13 @@ class ShareForm(forms.Form):
         empty_value=None,
         required=False,
     )
+
+    def __init__(self, data=None):
+        if data is not None and "expires_in_days" not in data:
+            # A request that does not choose gets the default, not "never".
+            data = data.copy()
+            data["expires_in_days"] = DEFAULT_EXPIRY
+        super().__init__(data)
 
 
 @login_required
@@ -68,6 +77,7 @@ def review_share(request, pk):
         "link": link,
         "share_url": settings.SITE_URL.rstrip("/") + link.get_absolute_url() if link else "",
         "expiry_choices": EXPIRY_CHOICES,
+        "expiry_selected": DEFAULT_EXPIRY if link is None or link.expires_at else "",
         "form": form,
     }
     return render(request, "sharing/manage.html", context, status=status)
