@@ -14,10 +14,10 @@ def test_review_page_and_history_say_how_much_of_the_prompt_was_cached(client, a
     review = make_review(prompt_tokens=120000, cached_prompt_tokens=100000)
     client.force_login(alice)
     page = client.get(f"/reviews/{review.pk}/").content.decode()
-    assert "120000 prompt, of which 100000 cached, + 50 completion tokens" in page
+    assert "120,000 prompt, of which 100,000 cached, + 50 completion tokens" in page
     assert "120,000 prompt (of which 100,000 cached)" in page.replace("\u202f", ",")
     history = client.get(f"/projects/{review.project.pk}/").content.decode()
-    assert "120000 + 50<br><small" in history and "of which 100000 cached</small>" in history
+    assert "120,000 + 50<br><small" in history and "of which 100,000 cached</small>" in history
 
 
 @pytest.mark.django_db

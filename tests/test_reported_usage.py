@@ -11,5 +11,5 @@ def test_reported_usage_is_shown_next_to_our_estimate(client, alice, make_review
     review = make_review(prompt_tokens=1000, pack_summary=summary)
     client.force_login(alice)
     page = client.get(f"/reviews/{review.pk}/").content.decode()
-    assert "1000 prompt + 50 completion tokens, as reported" in page
-    assert "our estimate of the input: 48210 tokens" in page
+    assert "1,000 prompt + 50 completion tokens, as reported" in page
+    assert "our estimate of the input: 48,210 tokens" in page
