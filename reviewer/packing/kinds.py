@@ -81,7 +81,12 @@ _GRANT = re.compile(
 )
 _GRANT_WORDS = ("permission is", "redistribution", "license", "licence")
 _BANNER = re.compile(r"^\d+\| /\*!.*?\bv?\d+\.\d+|@license\b", re.M)
-_HOLDER = re.compile(r"copyright\s*(?:\(c\)|©)?\s*(?:[\d,\s-]+)?\s*(?:by\s+)?([^\n]{3,80})", re.I)
+# "Copyright (c) 2010-2012 Name", "Copyright 2020 Name", "Copyright © Name" - but not
+# "copyright notice" in a licence's text.
+_HOLDER = re.compile(
+    r"copyright\s*(?:(?:\(c\)|©)\s*(?:[\d,\s-]+)?|\d{4}[\d,\s-]*)\s*(?:by\s+)?([^\n]{3,80})",
+    re.I,
+)
 _COMMON_WORDS = {"and", "the", "its", "all", "rights", "reserved", "contributors", "authors",
                  "inc", "llc", "ltd", "corporation", "corp", "foundation", "software",
                  "project", "copyright", "other", "others", "individual", "holders"}  # fmt: skip

@@ -12,6 +12,7 @@ from reviewer.packing.kinds import (
     TEST,
     VENDORED,
     Classifier,
+    holder_words,
     path_kind,
 )
 from reviewer.packing.references import Graph
@@ -172,3 +173,10 @@ def test_js_go_java_rust_and_c_references_resolve_to_repository_files():
     assert refs["c/list.h"] == {"c/list.c", "c/main.c"}
     assert refs["c/list.c"] == {"c/main.c"}  # through its header
     assert refs["tools/gen.py"] == {"Makefile"}  # a file name written out
+
+
+def test_holders_are_read_from_copyright_lines_not_from_licence_prose():
+    assert holder_words("The above copyright notice and this permission notice") == set()
+    assert holder_words("Copyright (c) 2010-2012 Gary Wilson Jr.") == {"gary", "wilson"}
+    assert holder_words("Copyright 2020 Google LLC") == {"google"}
+    assert holder_words("Copyright [yyyy] [name of copyright owner]") == set()
