@@ -68,9 +68,9 @@ def test_anthropic_review_streams_and_prices_cached_tokens(stack, llm):
     assert repository["text"].count(PLANTED) == 1 and PLANTED in blocks["NOTES.md"]
 
     page = client.get(f"/reviews/{review_id}/")
-    assert "of which 6000 cached" in page.text
+    assert "of which 6,000 cached" in page.text
     history = client.get(f"/projects/{project_id}/")
-    assert "of which 6000 cached" in history.text
+    assert "of which 6,000 cached" in history.text
 
 
 @pytest.mark.e2e
