@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "reviewer.reviews",
     "reviewer.intake",
     "reviewer.api",
+    "reviewer.findings",
 ]
 
 MIDDLEWARE = [

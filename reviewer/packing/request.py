@@ -24,10 +24,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .findings_format import FINDINGS_FORMAT
 from .tokens import count_tokens, count_tokens_many
 from .tree import render_tree
 
-INSTRUCTIONS = """\
+INSTRUCTIONS = (
+    """\
 You are a senior software engineer reviewing a code repository against its \
 specification. The specification is the attached PDF document; the repository \
 follows in the user message: a directory tree, then every included file with \
@@ -62,6 +64,8 @@ Write the report in Markdown with exactly these sections:
 ## 3. Refactoring recommendations
 ## Files not reviewed
 """
+    + FINDINGS_FORMAT
+)
 
 _DATA_EXT = (
     ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".svg", ".xml", ".yaml", ".yml",

@@ -15,9 +15,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models.functions import Now
 
 from reviewer import llm
+from reviewer.findings import prompt as findings_prompt
+from reviewer.findings import services as findings
 from reviewer.packing import PackingError, pack, write_sent_files
 from reviewer.reviews.models import Review, Status
 from reviewer.runs import library_settings
@@ -85,6 +88,7 @@ class ReviewRun:
             self._finish_cancelled("cancelled before the model was called")
             return
         request = library_settings.review_request(packed, self.review.spec_name)
+        request = findings_prompt.with_dismissed(request, self.review)
         self._stream(model, request)
 
     def _stream(self, model, request):
@@ -178,16 +182,21 @@ class ReviewRun:
     def _finish(self, status, *, error="", note="", **fields):
         """Ends the review for good; the `done` event tells every viewer to stop."""
         self.writer.flush()
-        self._update(
-            status=status,
-            status_note=(note or error)[:300],
-            error=error,
-            report="".join(self.text),
-            report_event_id=self.writer.last_id,
-            lease_expires_at=None,
-            finished_at=Now(),
-            **fields,
-        )
+        report = "".join(self.text)
+        # Read before the final write and stored with it: the final view has its findings.
+        parsed = findings.prepare(self.review.pk, report) if status == Status.DONE else None
+        with transaction.atomic():
+            self._update(
+                status=status,
+                status_note=(note or error)[:300],
+                error=error,
+                report=report,
+                report_event_id=self.writer.last_id,
+                lease_expires_at=None,
+                finished_at=Now(),
+                **fields,
+            )
+            findings.store(parsed)
         # The row is final and ours: no other writer touches this review's relay now.
         announce_final(self.review.pk, status, note or error)
 
