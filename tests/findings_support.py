@@ -8,7 +8,10 @@ from django.core.files.base import ContentFile
 from tests.factories import make_pdf
 
 SENT = {
-    "app/api.py": "def list_orders(user):\n    '''GET /orders'''\n    return [o for o in ORDERS if o.owner == user]\n",
+    "app/api.py": (
+        "def list_orders(user):\n    '''GET /orders'''\n"
+        "    return [o for o in ORDERS if o.owner == user]\n"
+    ),
     "app/models.py": "ORDERS = []\n\n\nclass Order:\n    owner = None\n",
     "README.md": "# Shop\n",
 }
