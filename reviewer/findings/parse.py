@@ -84,7 +84,11 @@ _SECTION_TITLES = re.compile(
     r"files not reviewed)\b",
     re.I,
 )
-_TITLE_NUMBER = re.compile(r"^(?:finding\s*)?(?:[A-Z]?\d+[.):]|[A-Z]\d+\b)\s*[-:–—]?\s*", re.I)
+# "F3.", "C1:", "1.2", "3)", "Finding 2:" before a title; not "S3 bucket", "404 errors".
+_TITLE_NUMBER = re.compile(
+    r"^(?:\d+(?:\.\d+)+(?:[.):]|\s)\s*(?:[-–—:]\s+)?"
+    r"|(?:(?i:finding)\s*\d+|[A-Z]{1,2}\d+(?:\.\d+)*|\d+)(?:[.):]|\s+[-–—:])\s*(?:[-–—]\s*)?)"
+)
 # `path:line`, `path:start-end`, `path:L10-L20`, `path#L10-L20` or a bare path with a
 # folder or an extension. Paths are runs of characters that never include spaces.
 _LOCATION = re.compile(
@@ -257,8 +261,8 @@ def _key(raw: str) -> str:
 
 
 def _word(value: str, table: dict[str, str]) -> str:
-    value = _clean(value).lower().strip(" .!*_")
-    value = re.sub(r"\s+", " ", value.replace("_", " ").replace("-", " "))
+    # "✅ Met", "**HIGH**", "partly_met": letters decide.
+    value = re.sub(r"[^a-z/]+", " ", _clean(value).lower()).strip()
     if value in table:
         return table[value]
     # "High (security)", "partly met - see below": the first words decide.
@@ -370,7 +374,7 @@ def locations_in_text(text: str) -> list[Location]:
 
 # -- the requirements table -------------------------------------------------------------
 _ROW = re.compile(r"^ {0,3}\|?(.*?)\|?[ \t]*$")
-_RULE = re.compile(r"^ {0,3}\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
+_RULE = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*$")
 
 
 def _cells(line: str) -> list[str]:
@@ -386,9 +390,9 @@ def _columns(header: list[str]) -> dict[str, int] | None:
             names.setdefault("verdict", i)
         elif "requirement" in word or word in ("title", "description"):
             names.setdefault("requirement", i)
-        elif word in ("id", "#", "§", "section", "ref", "reference", "spec section"):
+        elif word in ("§", "section", "ref", "reference", "spec section"):
             names.setdefault("section", i)
-        elif word.startswith("page") or word in ("p.", "pdf page"):
+        elif "page" in word or word == "p.":
             names.setdefault("page", i)
         elif any(w in word for w in ("evidence", "code", "location", "where", "note")):
             names.setdefault("evidence", i)
