@@ -108,13 +108,14 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text)
 
 
+def _joined(text: str) -> str:
+    return " " + " ".join(_words(text)) + " "
+
+
 def quote_on_page(quote: str, page_text: str) -> bool:
     """The quote's words appear in order, next to each other, on the page."""
     wanted = _words(quote)
-    if not wanted:
-        return True
-    page = " " + " ".join(_words(page_text)) + " "
-    return (" " + " ".join(wanted) + " ") in page
+    return not wanted or (" " + " ".join(wanted) + " ") in _joined(page_text)
 
 
 class SpecChecker:
@@ -125,6 +126,10 @@ class SpecChecker:
         self.page_count = page_count
         self._page_text = page_text
         self._texts: dict[int, str] = {}
+        self._joined: dict[int, str] = {}
+        # Looking for a misquote on every other page is bounded: an answer full of
+        # misquotes must not read a long PDF hundreds of times over.
+        self._searches_left = 20
 
     def text(self, page: int) -> str:
         if page not in self._texts:
@@ -157,7 +162,13 @@ class SpecChecker:
         return CheckedSpec(False, note, excerpt)
 
     def _find_elsewhere(self, quote: str, skip: int) -> int | None:
+        if self._searches_left <= 0:
+            return None
+        self._searches_left -= 1
+        wanted = " " + " ".join(_words(quote)) + " "
         for page in range(1, min(self.page_count or 0, 2000) + 1):
-            if page != skip and quote_on_page(quote, self.text(page)):
+            if page not in self._joined:
+                self._joined[page] = _joined(self.text(page))
+            if page != skip and wanted in self._joined[page]:
                 return page
         return None
