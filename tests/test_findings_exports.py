@@ -79,8 +79,9 @@ def test_sarif_of_hostile_paths_and_text_stays_valid(make_review):
         prose="\x00 nul and \u2028 separators",
     )
     files = {"app/we ird.py": "x = 1\n", "app/api.py": "a\nb\n"}
-    review = make_sent_review(make_review, report, files=files)
+    review = make_sent_review(make_review, "", files=files)
     services.record(review.pk, report)
+    assert "\x00" not in review.findings.get().explanation
     doc = sarif(review)
     validate(json.loads(json.dumps(doc)))
     uris = [

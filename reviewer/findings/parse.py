@@ -145,7 +145,8 @@ class ParsedReport:
 
 
 def parse_report(text: str) -> ParsedReport:
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    # NUL never reaches a row (PostgreSQL refuses it in text); line endings are one kind.
+    text = (text or "").replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
     report = ParsedReport()
     blocks = list(_blocks(text))
     for index, (start, body_start, body_end, end, closed) in enumerate(blocks):
