@@ -17,57 +17,29 @@ import json
 import re
 from dataclasses import dataclass, field
 
-KINDS = ("conformance", "missing", "refactor", "risk")
-SEVERITIES = ("critical", "high", "medium", "low")
-VERDICTS = ("met", "partly met", "contradicted", "not reviewed")
-REQUIREMENT_VERDICTS = ("met", "partly met", "contradicted", "missing", "not reviewed")
+from .locations import Location, parse_locations
+from .table import RequirementRow, parse_requirements
+from .words import (
+    KEYS,
+    KIND_WORDS,
+    KINDS,
+    LIMITS,
+    MAX_FINDINGS,
+    SEVERITIES,
+    SEVERITY_WORDS,
+    VERDICT_WORDS,
+    VERDICTS,
+    cap,
+    clean,
+    page_in_text,
+    page_number,
+    word,
+)
 
-MAX_FINDINGS = 500
-MAX_REQUIREMENTS = 1000
-MAX_LOCATIONS = 20
-LIMITS = {"title": 300, "requirement": 300, "quote": 500, "explanation": 10_000}
-LIMITS["suggestion"] = 10_000
-
-_KIND_WORDS = {
-    "conformance": "conformance", "compliance": "conformance", "conformity": "conformance",
-    "missing": "missing", "incomplete": "missing", "missing feature": "missing",
-    "missing or incomplete": "missing", "gap": "missing",
-    "refactor": "refactor", "refactoring": "refactor", "design": "refactor",
-    "maintainability": "refactor",
-    "risk": "risk", "bug": "risk", "security": "risk", "defect": "risk",
-}  # fmt: skip
-_SEVERITY_WORDS = {
-    "critical": "critical", "blocker": "critical",
-    "high": "high", "major": "high", "severe": "high",
-    "medium": "medium", "moderate": "medium", "med": "medium",
-    "low": "low", "minor": "low", "info": "low", "trivial": "low",
-}  # fmt: skip
-_VERDICT_WORDS = {
-    "met": "met", "satisfied": "met", "conforms": "met", "ok": "met", "yes": "met",
-    "partly met": "partly met", "partially met": "partly met", "partly": "partly met",
-    "partial": "partly met", "partially": "partly met",
-    "contradicted": "contradicted", "violated": "contradicted", "not met": "contradicted",
-    "no": "contradicted",
-    "missing": "missing", "absent": "missing", "not implemented": "missing",
-    "not reviewed": "not reviewed", "unknown": "not reviewed", "not checked": "not reviewed",
-    "n/a": "not reviewed",
-}  # fmt: skip
-_KEYS = {
-    "kind": "kind", "type": "kind", "category": "kind",
-    "severity": "severity", "priority": "severity", "impact": "severity",
-    "verdict": "verdict", "status": "verdict",
-    "requirement": "requirement", "section": "requirement", "spec": "requirement",
-    "spec_section": "requirement", "specification": "requirement",
-    "page": "page", "spec_page": "page", "pages": "page", "pdf_page": "page",
-    "quote": "quote", "spec_quote": "quote", "quotation": "quote",
-    "locations": "locations", "location": "locations", "code": "locations",
-    "files": "locations", "where": "locations", "evidence": "locations",
-    "title": "title", "name": "title",
-    "explanation": "explanation", "description": "explanation", "details": "explanation",
-    "why": "explanation",
-    "suggestion": "suggestion", "suggested_change": "suggestion", "fix": "suggestion",
-    "recommendation": "suggestion", "change": "suggestion",
-}  # fmt: skip
+__all__ = [
+    "KINDS", "SEVERITIES", "VERDICTS", "LIMITS", "Location", "ParsedFinding", "ParsedReport",
+    "RequirementRow", "parse_locations", "parse_report", "parse_requirements",
+]  # fmt: skip
 
 _OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*finding\b[^\n`]*$", re.M | re.I)
 _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$")
@@ -91,25 +63,6 @@ _TITLE_NUMBER = re.compile(
 )
 # `path:line`, `path:start-end`, `path:L10-L20`, `path#L10-L20` or a bare path with a
 # folder or an extension. Paths are runs of characters that never include spaces.
-_LOCATION = re.compile(
-    r"(?P<path>[\w.@+~-]+(?:/[\w.@+~-]+)*)"
-    r"(?:(?::|#L?|\s+lines?\s+)L?(?P<start>\d{1,7})(?:\s*[-–—]\s*L?(?P<end>\d{1,7}))?)?"
-)
-_PAGE_IN_TEXT = re.compile(r"\b(?:p\.|pp\.|page|pages)\s*(\d{1,5})\b", re.I)
-
-
-@dataclass
-class Location:
-    path: str
-    start: int | None = None
-    end: int | None = None
-
-    def label(self) -> str:
-        if self.start is None:
-            return self.path
-        if self.end is None or self.end == self.start:
-            return f"{self.path}:{self.start}"
-        return f"{self.path}:{self.start}-{self.end}"
 
 
 @dataclass
@@ -125,15 +78,6 @@ class ParsedFinding:
     quote: str = ""
     locations: list[Location] = field(default_factory=list)
     offset: int = 0  # where its block starts in the report
-
-
-@dataclass
-class RequirementRow:
-    requirement: str
-    verdict: str
-    page: int | None = None
-    evidence: str = ""
-    locations: list[Location] = field(default_factory=list)
 
 
 @dataclass
@@ -193,9 +137,9 @@ def _blocks(text: str):
 
 def _finding(body: str, before: str, after: str):
     fields = _fields(body)
-    kind = _word(fields.get("kind", ""), _KIND_WORDS)
-    severity = _word(fields.get("severity", ""), _SEVERITY_WORDS)
-    title = _clean(fields.get("title", "")) or _title_before(before)
+    kind = word(fields.get("kind", ""), KIND_WORDS)
+    severity = word(fields.get("severity", ""), SEVERITY_WORDS)
+    title = clean(fields.get("title", "")) or _title_before(before)
     explanation, suggestion = _prose_after(after)
     if not kind:
         return None, "no recognisable kind"
@@ -203,22 +147,22 @@ def _finding(body: str, before: str, after: str):
         return None, "no recognisable severity"
     if not title:
         return None, "no title"
-    requirement = _clean(fields.get("requirement", ""))
-    page = _page(fields.get("page", "")) or _page_in_text(requirement)
-    verdict = _word(fields.get("verdict", ""), _VERDICT_WORDS)
+    requirement = clean(fields.get("requirement", ""))
+    page = page_number(fields.get("page", "")) or page_in_text(requirement)
+    verdict = word(fields.get("verdict", ""), VERDICT_WORDS)
     if verdict == "missing":
         verdict = "contradicted" if kind == "conformance" else ""
     return (
         ParsedFinding(
             kind=kind,
             severity=severity,
-            title=_cap(title, "title"),
-            explanation=_cap(fields.get("explanation", "").strip() or explanation, "explanation"),
-            suggestion=_cap(fields.get("suggestion", "").strip() or suggestion, "suggestion"),
+            title=cap(title, "title"),
+            explanation=cap(fields.get("explanation", "").strip() or explanation, "explanation"),
+            suggestion=cap(fields.get("suggestion", "").strip() or suggestion, "suggestion"),
             verdict=verdict if kind == "conformance" else "",
-            requirement=_cap(requirement, "requirement"),
+            requirement=cap(requirement, "requirement"),
             page=page,
-            quote=_cap(_clean(fields.get("quote", "")), "quote"),
+            quote=cap(clean(fields.get("quote", "")), "quote"),
             locations=parse_locations(fields.get("locations", "")),
         ),
         "",
@@ -235,7 +179,7 @@ def _fields(body: str) -> dict[str, str]:
         if isinstance(doc, dict):
             out = {}
             for key, value in doc.items():
-                name = _KEYS.get(_key(str(key)))
+                name = KEYS.get(_key(str(key)))
                 if name:
                     out[name] = (
                         ", ".join(map(str, value)) if isinstance(value, list) else str(value)
@@ -245,7 +189,7 @@ def _fields(body: str) -> dict[str, str]:
     current = None
     for line in body.split("\n"):
         match = _KEY_LINE.match(line)
-        name = _KEYS.get(_key(match.group(1))) if match else None
+        name = KEYS.get(_key(match.group(1))) if match else None
         if name:
             current = name
             out[name] = match.group(2).strip()
@@ -261,47 +205,6 @@ def _key(raw: str) -> str:
     return re.sub(r"[\s-]+", "_", raw.strip().lower())
 
 
-def _word(value: str, table: dict[str, str]) -> str:
-    # "✅ Met", "**HIGH**", "partly_met": letters decide.
-    value = re.sub(r"[^a-z/]+", " ", _clean(value).lower()).strip()
-    if value in table:
-        return table[value]
-    # "High (security)", "partly met - see below": the first words decide.
-    for n in (2, 1):
-        head = " ".join(re.split(r"[\s(,;/]+", value)[:n])
-        if head in table:
-            return table[head]
-    return ""
-
-
-def _clean(value: str) -> str:
-    value = " ".join(str(value).split())
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'`":
-        value = value[1:-1].strip()
-    return value
-
-
-def _cap(value: str, name: str) -> str:
-    limit = LIMITS[name]
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-def _page(value: str) -> int | None:
-    value = str(value).strip()
-    match = re.fullmatch(r"(?:p\.?\s*|page\s*)?(\d{1,5})(?:\s*[-–].*)?", value, re.I)
-    if match is None:
-        match = _PAGE_IN_TEXT.search(value)
-    if match is None:
-        return None
-    page = int(match.group(1))
-    return page if page > 0 else None
-
-
-def _page_in_text(value: str) -> int | None:
-    match = _PAGE_IN_TEXT.search(value or "")
-    return int(match.group(1)) or None if match else None
-
-
 def _title_before(before: str) -> str:
     for line in reversed(before.rstrip().split("\n")[-3:]):
         if not line.strip():
@@ -314,7 +217,7 @@ def _title_before(before: str) -> str:
             text = bold.group(1)
         else:
             return ""
-        text = _TITLE_NUMBER.sub("", _clean(text.replace("**", "").replace("`", "")))
+        text = _TITLE_NUMBER.sub("", clean(text.replace("**", "").replace("`", "")))
         if not text or (heading and len(heading.group(1)) <= 2 and _SECTION_TITLES.match(text)):
             return ""
         return text
@@ -332,111 +235,3 @@ def _prose_after(after: str) -> tuple[str, str]:
     if match is None:
         return prose, ""
     return prose[: match.start()].strip(), prose[match.end() :].strip()
-
-
-def parse_locations(value: str) -> list[Location]:
-    locations: list[Location] = []
-    seen = set()
-    for piece in re.split(r"[,;\n]|\s+and\s+", value or ""):
-        piece = piece.strip().strip("`'\"*()[]<>").strip()
-        piece = re.sub(r"\s*\(.*$", "", piece).rstrip(".:")
-        if not piece:
-            continue
-        match = _LOCATION.match(piece)
-        if match is None:
-            continue
-        path = match.group("path").removeprefix("./")
-        if not _looks_like_path(path):
-            continue
-        start = int(match.group("start")) if match.group("start") else None
-        end = int(match.group("end")) if match.group("end") else None
-        if start is not None and end is not None and end < start:
-            start, end = end, start
-        loc = Location(path, start, end if end != start else None)
-        if loc.label() not in seen:
-            seen.add(loc.label())
-            locations.append(loc)
-        if len(locations) >= MAX_LOCATIONS:
-            break
-    return locations
-
-
-def _looks_like_path(path: str) -> bool:
-    return "/" in path or bool(re.search(r"\.[A-Za-z0-9]{1,8}$", path))
-
-
-def locations_in_text(text: str) -> list[Location]:
-    """Every `path:line` or `path:start-end` in free text (a table's evidence cell)."""
-    found = re.findall(
-        r"(?<![\w/.-])((?:[\w.@+~-]+/)*[\w.@+~-]+\.\w+:\d{1,7}(?:\s*[-–]\s*\d{1,7})?)", text or ""
-    )
-    return parse_locations(", ".join(found))
-
-
-# -- the requirements table -------------------------------------------------------------
-_ROW = re.compile(r"^ {0,3}\|?(.*?)\|?[ \t]*$")
-_RULE = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*$")
-
-
-def _cells(line: str) -> list[str]:
-    inner = _ROW.match(line).group(1)
-    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", inner)]
-
-
-def _columns(header: list[str]) -> dict[str, int] | None:
-    names: dict[str, int] = {}
-    for i, cell in enumerate(header):
-        word = cell.lower().strip("*_ ")
-        if "verdict" in word or word == "status":
-            names.setdefault("verdict", i)
-        elif "requirement" in word or word in ("title", "description"):
-            names.setdefault("requirement", i)
-        elif word in ("§", "section", "ref", "reference", "spec section"):
-            names.setdefault("section", i)
-        elif "page" in word or word == "p.":
-            names.setdefault("page", i)
-        elif any(w in word for w in ("evidence", "code", "location", "where", "note")):
-            names.setdefault("evidence", i)
-    if "verdict" in names and "requirement" in names:
-        return names
-    return None
-
-
-def parse_requirements(text: str) -> list[RequirementRow]:
-    rows: list[RequirementRow] = []
-    lines = text.split("\n")
-    i = 0
-    while i + 1 < len(lines) and len(rows) < MAX_REQUIREMENTS:
-        if "|" not in lines[i] or not _RULE.match(lines[i + 1]):
-            i += 1
-            continue
-        columns = _columns(_cells(lines[i]))
-        i += 2
-        while columns and i < len(lines) and "|" in lines[i] and len(rows) < MAX_REQUIREMENTS:
-            row = _requirement_row(_cells(lines[i]), columns)
-            if row is not None:
-                rows.append(row)
-            i += 1
-    return rows
-
-
-def _requirement_row(cells: list[str], columns: dict[str, int]) -> RequirementRow | None:
-    def cell(name: str) -> str:
-        index = columns.get(name)
-        return cells[index] if index is not None and index < len(cells) else ""
-
-    title = _clean(cell("requirement").replace("**", ""))
-    section = _clean(cell("section").replace("**", ""))
-    if section and not title.startswith(section):
-        title = f"{section} {title}".strip()
-    verdict = _word(cell("verdict"), _VERDICT_WORDS)
-    if not title or not verdict:
-        return None
-    evidence = _clean(cell("evidence"))
-    return RequirementRow(
-        requirement=_cap(title, "requirement"),
-        verdict=verdict,
-        page=_page(cell("page")) or _page_in_text(title),
-        evidence=_cap(evidence, "quote"),
-        locations=locations_in_text(evidence),
-    )
