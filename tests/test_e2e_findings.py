@@ -178,5 +178,13 @@ def test_the_review_command_writes_sarif_and_fails_on_an_open_finding(stack, llm
     doc = json.loads(out.read_text())
     jsonschema.validators.validator_for(SCHEMA)(SCHEMA).validate(doc)
     assert len(doc["runs"][0]["results"]) == 4
+    summary = json.loads(gated.stdout.strip().splitlines()[-1])["findings"]
+    assert summary == {
+        "structured": 4,
+        "unstructured": 1,
+        "open": 4,
+        "citations": 7,
+        "citations_verified": 4,
+    }
     passing = stack.manage(*args, "--fail-on", "high", check=False)
     assert passing.returncode == 0, passing.stderr

@@ -25,3 +25,18 @@ def failing_findings(review, threshold):
         for f in annotate(review.findings.all(), review)
         if f.is_open and SEVERITY_RANK[f.severity] >= floor
     ]
+
+
+def summary(review):
+    """The figures a CI log wants, or None when the review has no parsed findings."""
+    info = info_for(review)
+    if info is None:
+        return None
+    findings = annotate(review.findings.all(), review)
+    return {
+        "structured": info.structured,
+        "unstructured": info.unstructured,
+        "open": sum(f.is_open for f in findings),
+        "citations": info.citations,
+        "citations_verified": info.citations_verified,
+    }

@@ -5,7 +5,7 @@ import dataclasses
 
 from .models import Triage, TriageState
 
-MAX_LISTED = 50
+MAX_LISTED = 30  # a few thousand tokens at most: well within the packing margin
 
 
 def dismissed_note(project):

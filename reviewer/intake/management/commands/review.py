@@ -151,4 +151,11 @@ def _as_json(review):
         "cost_usd": float(review.cost_usd) if review.cost_usd is not None else None,
         "truncated": review.finish_reason == "length",
         "error": review.error or None,
+        "findings": _findings_summary(review),
     }
+
+
+def _findings_summary(review):
+    from reviewer.findings.gate import summary
+
+    return summary(review)
