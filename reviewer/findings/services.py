@@ -122,11 +122,10 @@ def _page_reader(review):
     def page_text(page):
         nonlocal reader
         if reader is None:
-            import logging as _logging
-
             from pypdf import PdfReader
 
-            _logging.getLogger("pypdf").setLevel(_logging.ERROR)
+            # pypdf warns about every sloppy PDF; packing already said what matters.
+            logging.getLogger("pypdf").setLevel(logging.ERROR)
             reader = PdfReader(review.spec.path, strict=False)
         return reader.pages[page - 1].extract_text() or ""
 
