@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "reviewer.api",
     "reviewer.splits",
     "reviewer.counts",
+    "reviewer.findings",
 ]
 
 MIDDLEWARE = [

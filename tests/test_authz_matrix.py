@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from reviewer.api.models import ApiToken
+from reviewer.findings.models import Finding
 from reviewer.reports.sharing import enable_link
 from reviewer.reviews.models import Review
 from reviewer.splits.models import ReviewPart
@@ -236,6 +237,29 @@ MATRIX = {
     "api_review_events": Entry(
         lambda c: f"/api/reviews/{c.review.pk}/events", token("viewer"), API_NOT_ALLOWED
     ),
+    # findings: triage, the spec at a page, SARIF and JSON exports, the API
+    "finding_triage": Entry(
+        lambda c: f"/findings/{c.finding.pk}/triage",
+        NOT_ALLOWED,
+        role("member", 302),
+        {"state": "accepted"},
+    ),
+    "review_spec": Entry(lambda c: f"/reviews/{c.review.pk}/spec", role("viewer"), NOT_ALLOWED),
+    "review_export_sarif": Entry(
+        lambda c: f"/reviews/{c.review.pk}/export.sarif", role("viewer"), NOT_ALLOWED
+    ),
+    "review_export_findings": Entry(
+        lambda c: f"/reviews/{c.review.pk}/findings.json", role("viewer"), NOT_ALLOWED
+    ),
+    "api_review_findings": Entry(
+        lambda c: f"/api/reviews/{c.review.pk}/findings", token("viewer"), API_NOT_ALLOWED
+    ),
+    "api_finding_triage": Entry(
+        lambda c: f"/api/findings/{c.finding.pk}/triage",
+        API_NOT_ALLOWED,
+        token("member"),
+        {"state": "accepted"},
+    ),
 }
 
 
@@ -287,6 +311,9 @@ def ctx(alice, bob, victor, charlie, team, project, make_review, monkeypatch, se
         spec=ContentFile(make_pdf(), name="spec.pdf"),
     )
     c.share = enable_link(c.review, alice)
+    c.finding = Finding.objects.create(
+        review=c.review, position=1, kind="risk", severity="high", title="T", fingerprint="f"
+    )
     c.victor_membership = Membership.objects.get(team=team, user=victor)
     c.invite_token, token_hash = new_token()
     c.invite = Invite.objects.create(

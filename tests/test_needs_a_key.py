@@ -82,7 +82,8 @@ def test_starting_from_the_upload_form_is_refused_with_a_link(client, alice, pro
 def test_the_api_answers_400_with_the_sentence(client, alice, project, team, media_root):
     client.force_login(alice)
     token = re.search(
-        r'value="(rvw_[^"]+)"', client.post("/account/tokens/new", {"name": "CI"}, follow=True).content.decode()
+        r'value="(rvw_[^"]+)"',
+        client.post("/account/tokens/new", {"name": "CI"}, follow=True).content.decode(),
     )[1]
     response = client.post(
         f"/api/projects/{project.pk}/reviews",

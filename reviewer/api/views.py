@@ -183,6 +183,7 @@ def review_json(review):
         "url": _absolute(review.get_absolute_url()),
         "events_url": _absolute(reverse("api_review_events", args=[review.pk])),
         "api_url": _absolute(reverse("api_review", args=[review.pk])),
+        "findings_url": _absolute(reverse("api_review_findings", args=[review.pk])),
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .findings_format import FINDINGS_FORMAT
 from .importance import drop_order
 from .tokens import count_tokens, count_tokens_many
 from .tree import render_tree
@@ -31,7 +32,8 @@ def instructions_for_text_spec(instructions: str) -> str:
     return instructions.replace(SPEC_IS_PDF, SPEC_IS_TEXT)
 
 
-INSTRUCTIONS = """\
+INSTRUCTIONS = (
+    """\
 You are a senior software engineer reviewing a code repository against its \
 specification. The specification is the attached PDF document; the repository \
 follows in the user message: a directory tree, then every included file with \
@@ -72,6 +74,8 @@ Write the report in Markdown with exactly these sections:
 ## 3. Refactoring recommendations
 ## Files not reviewed
 """
+    + FINDINGS_FORMAT
+)
 
 
 @dataclass

@@ -53,7 +53,14 @@ def report_markdown(review):
     if review.error:
         lines.append(f"- Error: {_md_text(review.error)}")
     lines += ["", "---", "", review.report or "_No report text._", ""]
-    return "\n".join(lines)
+    return "\n".join(lines) + _findings_markdown(review)
+
+
+def _findings_markdown(review):
+    from reviewer.findings.exports import findings_markdown
+
+    table = findings_markdown(review)
+    return f"\n---\n\n{table}" if table else ""
 
 
 def _inline_css():
@@ -67,6 +74,7 @@ def report_html(review):
             "review": review,
             "project": review.project,
             "report_html": render_report(review.report),
+            "findings_html": render_report(_findings_markdown(review)),
             "usage": _usage_line(review),
             "inline_css": _inline_css(),
         },

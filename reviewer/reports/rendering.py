@@ -69,9 +69,11 @@ def linkify_citations(report_html, review_id, paths):
 
 def report_context(user, review):
     """Template context for `reviews/_report.html`."""
+    from reviewer.findings.display import findings_context
     from reviewer.teams.access import role_flags
 
     return {
+        **findings_context(review, user),
         "review": review,
         # Sanitized by render_report; the citation links are built from escaped parts.
         "report_html": mark_safe(  # noqa: S308

@@ -15,10 +15,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models.functions import Now
 
 from reviewer import llm
 from reviewer.counts.services import record as record_counts
+from reviewer.findings import prompt as findings_prompt
+from reviewer.findings import services as findings
 from reviewer.packing import PackingError, pack, write_sent_files
 from reviewer.reviews.models import Review, Status
 from reviewer.runs import fitting, library_settings
@@ -132,7 +135,8 @@ class ReviewRun:
             return None
 
     def _request(self, model, packed):
-        return library_settings.review_request(packed, self.review.spec_name, model)
+        request = library_settings.review_request(packed, self.review.spec_name, model)
+        return findings_prompt.with_dismissed(request, self.review)
 
     def _store_pack(self, model, packed, ratio, counted=None):
         """What is sent, as the preview, the report and the source viewer show it."""
@@ -257,16 +261,21 @@ class ReviewRun:
             # Error sentences never hold a key (the library redacts them).
             log.warning("review %s failed: %s", self.review.pk, error)
         self.writer.flush()
-        self._update(
-            status=status,
-            status_note=(note or error)[:300],
-            error=error,
-            report="".join(self.text),
-            report_event_id=self.writer.last_id,
-            lease_expires_at=None,
-            finished_at=Now(),
-            **fields,
-        )
+        report = "".join(self.text)
+        # Read before the final write and stored with it: the final view has its findings.
+        parsed = findings.prepare(self.review.pk, report) if status == Status.DONE else None
+        with transaction.atomic():
+            self._update(
+                status=status,
+                status_note=(note or error)[:300],
+                error=error,
+                report=report,
+                report_event_id=self.writer.last_id,
+                lease_expires_at=None,
+                finished_at=Now(),
+                **fields,
+            )
+            findings.store(parsed)
         # The row is final and ours: no other writer touches this review's relay now.
         announce_final(self.review.pk, status, note or error)
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from reviewer.findings.tracking import project_findings_context
 from reviewer.intake.forms import ProjectForm, ProjectSettingsForm
 from reviewer.intake.services import (
     UploadRejected,
@@ -94,6 +95,7 @@ def _render_project(request, project, form, status=200, **extra):
     }
     if context["can_run"]:
         context["drafts"] = _drafts(project)
+    context.update(project_findings_context(project, request.user))
     context.update(extra)
     return render(request, "reviews/project.html", context, status=status)
 

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from reviewer.findings.tracking import compare_findings_context
 from reviewer.intake.forms import RerunForm
 from reviewer.intake.services import UploadRejected, clone_review
 from reviewer.reviews.access import get_project_for_user, get_review_for_user
@@ -24,7 +25,9 @@ PAGE_SIZE = 20
 
 def history_context(request, project):
     """The history table's rows, filters and page for a project page or its partial."""
-    reviews = project.reviews.select_related("created_by").exclude(status=Status.DRAFT)
+    reviews = project.reviews.select_related("created_by", "findings_info").exclude(
+        status=Status.DRAFT
+    )
     status = request.GET.get("status", "")
     model = request.GET.get("model", "")
     if status in Status.values:
@@ -152,6 +155,7 @@ def review_compare(request, pk):
             old_tokens=_tokens(old),
             new_tokens=_tokens(new),
         )
+        context.update(compare_findings_context(old, new))
     return render(request, "history/compare.html", context)
 
 

@@ -34,4 +34,18 @@ async def review_source(request, pk, path):
     if lines and lines[-1] == "":
         lines.pop()
     context = {"review": review, "project": review.project, "path": path, "lines": lines}
+    context.update(cited_range(request.GET, len(lines), review))
     return await sync_to_async(render)(request, "reviews/source.html", context)
+
+
+def cited_range(query, line_count, review):
+    """`?lines=40-58&finding=7`: the range a finding cites, highlighted, and the way back."""
+    start = end = None
+    first, _, last = query.get("lines", "").partition("-")
+    if first.isdigit():
+        start = int(first)
+        end = int(last) if last.isdigit() else start
+        start, end = max(1, min(start, end)), min(line_count, max(start, end))
+    finding = query.get("finding", "")
+    back = review.get_absolute_url() + (f"#finding-{finding}" if finding.isdigit() else "")
+    return {"cited_start": start, "cited_end": end, "finding_url": back if finding else ""}

@@ -1,5 +1,7 @@
 """`manage.py review ARCHIVE --spec PDF --project NAME [--model M] [--json]` runs a review
-through the real worker and prints the answer as it streams; `--cancel ID` stops one."""
+through the real worker and prints the answer as it streams; `--cancel ID` stops one.
+`--sarif FILE` writes the findings as SARIF; `--fail-on SEVERITY` exits 3 when a finding at
+or above it is open, for CI gates."""
 
 import json
 import sys
@@ -38,6 +40,12 @@ class Command(BaseCommand):
             help="split: the whole repository in several requests, then a merge",
         )
         parser.add_argument("--json", action="store_true", help="end with one JSON object")
+        parser.add_argument("--sarif", metavar="FILE", help="write the findings as SARIF 2.1.0")
+        parser.add_argument(
+            "--fail-on",
+            choices=["critical", "high", "medium", "low"],
+            help="exit 3 when an open finding has this severity or a higher one",
+        )
         parser.add_argument("--cancel", type=int, metavar="ID", help="cancel review ID")
         parser.add_argument("--timeout", type=float, default=settings.CELERY_TASK_TIME_LIMIT + 120)
 
@@ -47,6 +55,9 @@ class Command(BaseCommand):
         if not (options["archive"] and options["spec"] and options["project"]):
             raise CommandError("Give an ARCHIVE, --spec PDF and --project NAME (or --cancel ID).")
         project = self._project(options["project"])
+        if options["sarif"] and not Path(options["sarif"]).resolve().parent.is_dir():
+            self.stderr.write(f"The folder for {options['sarif']} does not exist.")
+            sys.exit(2)
         archive_path, spec_path = Path(options["archive"]), Path(options["spec"])
         model_id = options["model"] or project.model or library_settings.default_model_id()
         try:
@@ -80,6 +91,21 @@ class Command(BaseCommand):
                 f"review {review.pk} {review.status}: {review.error or review.status_note}"
             )
             sys.exit(1)
+        self._gate(review, options["sarif"], options["fail_on"])
+
+    def _gate(self, review, sarif_path, fail_on):
+        from reviewer.findings.gate import FAIL_EXIT, failing_findings, write_sarif
+
+        if sarif_path:
+            write_sarif(review, sarif_path)
+        failing = failing_findings(review, fail_on) if fail_on else []
+        if failing:
+            self.stderr.write(
+                f"{len(failing)} open finding{'s' if len(failing) != 1 else ''} "
+                f"at or above {fail_on}: "
+                + "; ".join(f"{f.severity} {f.title}" for f in failing[:10])
+            )
+            sys.exit(FAIL_EXIT)
 
     def _project(self, name_or_id):
         projects = Project.objects.filter(name=name_or_id)
@@ -147,4 +173,11 @@ def _as_json(review):
         "truncated": review.finish_reason == "length",
         "error": review.error or None,
         "parts": review.parts.filter(is_synthesis=False).count() or None,
+        "findings": _findings_summary(review),
     }
+
+
+def _findings_summary(review):
+    from reviewer.findings.gate import summary
+
+    return summary(review)
