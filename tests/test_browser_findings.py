@@ -23,7 +23,7 @@ def test_a_member_dismisses_a_finding_and_follows_a_citation(stack, llm, page, t
     helper = page.locator("article.finding", has_text="Helper module is unsafe")
     expect(helper.locator(".flag")).to_have_text("not in the code that was sent")
     helper.get_by_role("button", name="Dismiss").click()
-    expect(page.locator(".messages")).to_contain_text("Say why the finding is dismissed.")
+    expect(page.locator(".notices")).to_contain_text("Say why the finding is dismissed.")
     helper = page.locator("article.finding", has_text="Helper module is unsafe")
     helper.get_by_placeholder("Reason (needed to dismiss)").fill("vendored code")
     helper.get_by_role("button", name="Dismiss").click()
