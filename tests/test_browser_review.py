@@ -82,14 +82,20 @@ def test_browser_sees_text_before_the_last_chunk_and_the_safe_report_after(
     log_in(page, stack)
     try:
         start_review(page, tmp_path, "Browser shop")
-        stream = page.locator("#review-stream")
-        expect(stream).to_have_text(HOSTILE_ANSWER[:48], timeout=20_000)
+        # The finished block is rendered while it streams; the unfinished tail is text.
+        rendered, tail = page.locator("#review-rendered"), page.locator("#review-tail")
+        expect(tail).to_have_text(HOSTILE_ANSWER[16:48], timeout=20_000)
+        expect(rendered.locator("h2")).to_have_text("Conformance")
+        assert "##" not in page.locator("#review-stream").inner_text()
         expect(page.locator("#review-status")).to_have_text("streaming")
         assert not gate.is_set()
 
         # A reload mid-stream shows the text so far at once, and keeps following.
         page.reload()
-        expect(page.locator("#review-stream")).to_have_text(HOSTILE_ANSWER[:48])
+        expect(rendered.locator("h2")).to_have_text("Conformance")
+        expect(tail).to_have_text(HOSTILE_ANSWER[16:48])
+        expect(page.get_by_role("link", name="Download Markdown")).to_have_count(0)
+        page.evaluate("window.__samePage = true")
     finally:
         gate.set()
 
@@ -99,6 +105,12 @@ def test_browser_sees_text_before_the_last_chunk_and_the_safe_report_after(
     expect(report).to_contain_text("<script>window.__pwned = 1</script>")
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#review-report script, #review-report img").count() == 0
+    # The whole final view swaps in without a reload: actions and cost, the live region gone.
+    expect(page.get_by_role("link", name="Download Markdown")).to_be_visible(timeout=10_000)
+    expect(page.locator("#review-meta")).to_contain_text("Cost")
+    expect(page.locator("#review-live")).to_have_count(0)
+    expect(page.locator("#review-report")).to_have_count(1)
+    assert page.evaluate("window.__samePage") is True
 
     # After the run the stored report is what a fresh visit shows.
     page.reload()
@@ -156,7 +168,8 @@ def test_browser_cancel_button_stops_the_review_and_keeps_the_text(stack, llm, p
     llm.script(stall_after(HOSTILE_ANSWER, chunks=3, seconds=60, chunk_size=8))
     log_in(page, stack)
     start_review(page, tmp_path, "Cancelled shop")
-    expect(page.locator("#review-stream")).to_have_text(HOSTILE_ANSWER[:24], timeout=20_000)
+    expect(page.locator("#review-tail")).to_have_text(HOSTILE_ANSWER[16:24], timeout=20_000)
+    expect(page.locator("#review-rendered h2")).to_have_text("Conformance")
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator("#review-status")).to_have_text("cancelled", timeout=10_000)
     expect(page.locator("#review-report")).to_contain_text("Conformance")

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from reviewer.intake.services import UploadRejected, clone_review
@@ -11,6 +12,7 @@ from reviewer.reviews.access import get_review_for_user
 from reviewer.reviews.models import Status
 from reviewer.runs import library_settings
 from reviewer.runs.lifecycle import request_cancel
+from reviewer.streams.live_render import split_for_page
 from reviewer.streams.relay import DELTA, DONE, get_relay
 from reviewer.teams.access import role_flags
 from reviewer.teams.models import Role
@@ -29,7 +31,10 @@ def review_detail(request, pk):
         if any(e.kind == DONE for e in events):
             # It finished between reading the row and reading the relay.
             review.refresh_from_db()
-        context["text"] = "".join(e.data for e in events if e.kind == DELTA)
+        text = "".join(e.data for e in events if e.kind == DELTA)
+        blocks, context["live_tail"] = split_for_page(text)
+        # Sanitised by the report renderer.
+        context["live_html"] = mark_safe(blocks)  # noqa: S308
         context["last_event_id"] = events[-1].id if events else 0
         context["relay_events"] = events  # a split review's parts resume from them too
     if review.is_final:

@@ -18,9 +18,12 @@ from reviewer.reviews.models import Review
 from reviewer.splits import views as split_views
 from reviewer.splits.events import PART_KINDS, PARTS
 from reviewer.streams.hub import get_hub
+from reviewer.streams.live_render import LiveText, render_blocks, tail_html
 from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS, get_relay
 
 SPLIT_KINDS = (*PART_KINDS, PARTS)
+# The page's rendered view of the main text: finished blocks, and the unfinished tail.
+BLOCK, TAIL = "block", "tail"
 
 
 def _sse(event_id, kind, data):
@@ -74,13 +77,27 @@ def _release_connections():
             conn.close()
 
 
-async def _framed(review_id, events):
+def _rendered(live, event_id, finished):
+    """The page's view of the deltas just framed: newly finished blocks (`block`, appended)
+    and the whole unfinished tail (`tail`, replaced). The raw `delta` events stay for
+    API clients."""
+    block = _sse(event_id, BLOCK, render_blocks(finished)) if finished else ""
+    return block + _sse(event_id, TAIL, tail_html(live.tail))
+
+
+async def _framed(review_id, events, live):
     """SSE text for a list of relay events, in pieces: the text before a `done` goes out
     before the report is rendered."""
-    chunks = []
+    chunks, finished, last_delta = [], [], None
     for event in events:
+        if event.kind != DELTA and last_delta is not None:
+            chunks.append(_rendered(live, last_delta, "".join(finished)))
+            finished, last_delta = [], None
         if event.kind in (DELTA, STATUS, NOTE):
             chunks.append(_sse(event.id, event.kind, html.escape(event.data)))
+            if event.kind == DELTA:
+                finished.append(live.feed(event.data))
+                last_delta = event.id
         elif event.kind in SPLIT_KINDS:
             chunks.append(await split_views.frame(review_id, event, _sse))
         elif event.kind == DONE:
@@ -89,25 +106,37 @@ async def _framed(review_id, events):
                 chunks = []
             report = await _shared_final_report_html(review_id, event.id)
             chunks.append(_sse(event.id, DONE, report))
+    if last_delta is not None:
+        chunks.append(_rendered(live, last_delta, "".join(finished)))
     yield "".join(chunks)
 
 
-async def _events(review_id, after):
+async def _live_at(review_id, after):
+    """The text the viewer has already seen: a resumed stream continues splitting it
+    where the page (or the previous connection) left off, so no block comes twice."""
+    live = LiveText()
+    if after:
+        seen = await get_relay().aread(review_id)
+        live.feed("".join(e.data for e in seen if e.kind == DELTA and e.id <= after))
+    return live
+
+
+async def _events(review_id, after, live):
     # Tells EventSource to reconnect quickly after a dropped connection.
     yield "retry: 1000\n\n"
     async for events in get_hub().subscribe(review_id, after):
         if not events:
             yield ": heartbeat\n\n"
             continue
-        async for piece in _framed(review_id, events):
+        async for piece in _framed(review_id, events, live):
             yield piece
 
 
-async def _finished(review, events, after):
+async def _finished(review, events, after, live):
     """A finished review: its remaining events while the relay keeps them, otherwise
     (pruned, or resumed at or past `done`) the final view alone."""
     if any(e.kind == DONE for e in events):
-        async for piece in _framed(review.pk, events):
+        async for piece in _framed(review.pk, events, live):
             yield piece
         return
     done_id = max(after, review.report_event_id) + 1
@@ -149,10 +178,12 @@ async def review_events(request, pk):
                 return HttpResponse("Log in to follow this review.", status=401)
             review = await aget_review_for_user(user, pk)
             after = _last_event_id(request)
+            live = await _live_at(review.pk, after)
             if review.is_final:
-                stream = _finished(review, await get_relay().aread(review.pk, after), after)
+                events = await get_relay().aread(review.pk, after)
+                stream = _finished(review, events, after, live)
             else:
-                stream = _events(review.pk, after)
+                stream = _events(review.pk, after, live)
         finally:
             await sync_to_async(_release_connections)()
     response = StreamingHttpResponse(stream, content_type="text/event-stream")

@@ -11,7 +11,7 @@
       return;
     }
     var stream = document.getElementById("review-stream");
-    if (stream && event.detail && event.detail.type === "delta") {
+    if (stream && event.detail && event.detail.type === "tail") {
       var nearBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
       if (nearBottom) window.scrollTo(0, document.body.scrollHeight);
     }
