@@ -48,5 +48,6 @@ urlpatterns = [
     # (the accounts URLs, Django's auth views included, are in reviewer/teams/urls.py)
     path("", include("reviewer.teams.urls")),
     path("", include("reviewer.api.urls")),
+    path("", include("reviewer.notifications.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper
 from django.db.models.functions import Now
 
+from reviewer.notifications.hooks import review_ended
 from reviewer.reviews.models import ACTIVE_STATUSES, Review, Status
 from reviewer.streams.relay import (
     DONE,
@@ -123,6 +124,7 @@ def announce_final(review_id, status, note):
         relay.retire(review_id, settings.STREAM_KEEP_SECONDS)
     except Exception:
         log.exception("review %s: could not write its final events to the relay", review_id)
+    review_ended(review_id, status)
 
 
 def reap_expired(send, queue_busy=lambda: False):
