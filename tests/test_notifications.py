@@ -87,7 +87,7 @@ def test_the_settings_page_turns_team_mail_on_and_off(client, bob, team):
     response = client.post("/account/notifications", {f"team-{team.pk}": "on"})
     assert response.status_code == 302
     assert TeamReviewMail.objects.filter(membership__user=bob).count() == 1
-    assert 'checked' in client.get("/account/notifications").content.decode()
+    assert "checked" in client.get("/account/notifications").content.decode()
     client.post("/account/notifications", {})
     assert not TeamReviewMail.objects.filter(membership__user=bob).exists()
 
@@ -189,8 +189,19 @@ def test_private_addresses_are_refused_without_the_setting(
 
 @pytest.mark.parametrize(
     "address",
-    ["127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "fd00::1",
-     "::ffff:127.0.0.1", "0.0.0.0", "100.64.0.1", "224.0.0.1", "fe80::1"],
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "192.168.0.1",
+        "169.254.169.254",
+        "::1",
+        "fd00::1",
+        "::ffff:127.0.0.1",
+        "0.0.0.0",  # noqa: S104 - an address to refuse, not one to bind
+        "100.64.0.1",
+        "224.0.0.1",
+        "fe80::1",
+    ],
 )
 def test_private_loopback_link_local_and_reserved_addresses_are_forbidden(address):
     assert outbound.forbidden_address(address)
@@ -222,9 +233,7 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_for_tls(monkey
         seen.append(request)
         return httpx.Response(204)
 
-    outbound.post(
-        "https://hooks.example.com/x", b"{}", {}, transport=httpx.MockTransport(handler)
-    )
+    outbound.post("https://hooks.example.com/x", b"{}", {}, transport=httpx.MockTransport(handler))
     [request] = seen
     assert request.url.host == "93.184.216.34"
     assert request.headers["host"] == "hooks.example.com"

@@ -62,9 +62,7 @@ def resolve(host, port, allow_private=False, getaddrinfo=socket.getaddrinfo):
     if not allow_private:
         for address in addresses:
             if forbidden_address(address.split("%")[0]):
-                raise Refused(
-                    f"The webhook host {host} resolves to a private or reserved address."
-                )
+                raise Refused(f"The webhook host {host} resolves to a private or reserved address.")
     return addresses[0]
 
 

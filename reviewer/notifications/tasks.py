@@ -25,7 +25,8 @@ def notify_review_final(review_id):
         send_review_mail(review)
     except Exception:
         log.exception("review %s: the notification mail could not be sent", review_id)
-    for webhook_id in Webhook.objects.filter(project=review.project_id).values_list("pk", flat=True):
+    hooks = Webhook.objects.filter(project=review.project_id).values_list("pk", flat=True)
+    for webhook_id in hooks:
         deliver_webhook.delay(webhook_id, review_id, EVENTS[review.status], str(uuid.uuid4()))
 
 

@@ -26,9 +26,7 @@ def notification_settings(request):
         mine = TeamReviewMail.objects.filter(membership__in=memberships)
         mine.exclude(membership__in=wanted).delete()
         have = set(mine.values_list("membership_id", flat=True))
-        TeamReviewMail.objects.bulk_create(
-            TeamReviewMail(membership_id=pk) for pk in wanted - have
-        )
+        TeamReviewMail.objects.bulk_create(TeamReviewMail(membership_id=pk) for pk in wanted - have)
         messages.success(request, "Notification settings saved.")
         return redirect("notification_settings")
     opted = set(
@@ -38,9 +36,7 @@ def notification_settings(request):
     )
     for m in memberships:
         m.team_mail = m.pk in opted
-    return render(
-        request, "notifications/settings.html", {"memberships": memberships}
-    )
+    return render(request, "notifications/settings.html", {"memberships": memberships})
 
 
 @login_required
@@ -84,9 +80,9 @@ def project_webhook(request, pk):
 @require_GET
 def webhook_deliveries(request, pk):
     project = get_project_for_user(request.user, pk, Role.ADMIN)
-    deliveries = WebhookDelivery.objects.filter(webhook__project=project).select_related(
-        "review"
-    )[:DELIVERIES_SHOWN]
+    deliveries = WebhookDelivery.objects.filter(webhook__project=project).select_related("review")[
+        :DELIVERIES_SHOWN
+    ]
     context = {
         "project": project,
         "deliveries": deliveries,

@@ -17,6 +17,7 @@ from django.db.models.functions import Now
 
 from reviewer.notifications.hooks import review_ended
 from reviewer.reviews.models import ACTIVE_STATUSES, Review, Status
+from reviewer.runs.progress import announce_queue
 from reviewer.streams.relay import (
     DONE,
     NOTE,
@@ -107,6 +108,7 @@ def request_cancel(review_id):
         )
     if ended:
         announce_final(review_id, Status.CANCELLED, note)
+        announce_queue()  # the reviews behind it moved up
         return True
     return bool(
         Review.objects.filter(pk=review_id, status__in=ACTIVE_STATUSES).update(

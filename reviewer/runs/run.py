@@ -23,6 +23,7 @@ from reviewer.reviews.models import Review, Status
 from reviewer.runs import library_settings
 from reviewer.runs.keeper import Keeper
 from reviewer.runs.lifecycle import announce_final, fenced_update, status_events
+from reviewer.runs.progress import TokenMeter, pack_progress
 from reviewer.runs.writer import RunWriter
 from reviewer.streams.relay import FenceLost
 
@@ -38,6 +39,7 @@ class ReviewRun:
         self.writer = RunWriter(review_id, token, settings.RELAY_BATCH_MILLISECONDS / 1000)
         self.text = []
         self.last_checkpoint = time.monotonic()
+        self.started = time.monotonic()
 
     def run(self):
         self.keeper.start()
@@ -66,6 +68,7 @@ class ReviewRun:
                 self.review.spec.path,
                 library_settings.budget_for(model),
                 library_settings.pack_options_for_review(self.review),
+                progress=pack_progress(self.writer.events, self.started),
             )
         except PackingError as exc:
             self._finish(Status.FAILED, error=str(exc))
@@ -92,6 +95,7 @@ class ReviewRun:
         self._set_status(Status.STREAMING, "waiting for the model's first token")
         status = Status.STREAMING
         finished = None
+        meter = TokenMeter(self.started)
         try:
             for event in llm.stream_review(
                 model,
@@ -107,6 +111,9 @@ class ReviewRun:
                         self._set_status(status, "")
                     self.text.append(event.text)
                     self.writer.delta(event.text)
+                    meter.add(event.text)
+                    if meter.due():
+                        self.writer.events([meter.event()])
                     self._maybe_checkpoint()
                 elif isinstance(event, llm.Status):
                     # Retry back-off, rate limits and an open breaker are all waits.

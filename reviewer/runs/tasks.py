@@ -6,6 +6,7 @@ from celery import current_app, shared_task
 from django.db import transaction
 
 from reviewer.runs.lifecycle import claim, reap_expired
+from reviewer.runs.progress import announce_queue
 from reviewer.runs.run import ReviewRun
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,7 @@ def run_review(review_id):
     # A redelivered or duplicate message finds the review claimed already and stops here.
     token = claim(review_id)
     if token is not None:
+        announce_queue()  # the reviews behind it moved up
         ReviewRun(review_id, token).run()
 
 
@@ -29,7 +31,11 @@ def send_review(review_id):
 
 
 def enqueue_review(review_id):
-    transaction.on_commit(lambda: run_review.delay(review_id))
+    def send():
+        run_review.delay(review_id)
+        announce_queue()
+
+    transaction.on_commit(send)
 
 
 def queue_backlog():

@@ -16,7 +16,7 @@ from reviewer.reports.rendering import report_context
 from reviewer.reviews.access import aget_review_for_user
 from reviewer.reviews.models import Review
 from reviewer.streams.hub import get_hub
-from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS, get_relay
+from reviewer.streams.relay import DELTA, DONE, NOTE, PROGRESS, STATUS, get_relay
 
 
 def _sse(event_id, kind, data):
@@ -77,6 +77,9 @@ async def _framed(review_id, events):
     for event in events:
         if event.kind in (DELTA, STATUS, NOTE):
             chunks.append(_sse(event.id, event.kind, html.escape(event.data)))
+        elif event.kind == PROGRESS:
+            # JSON the run made from numbers and fixed words, inert as HTML already.
+            chunks.append(_sse(event.id, PROGRESS, event.data))
         elif event.kind == DONE:
             if chunks:
                 yield "".join(chunks)
