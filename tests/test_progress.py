@@ -146,3 +146,32 @@ def test_the_stream_carries_queue_place_packing_counts_and_tokens(
     streaming = [d for d in data if d["stage"] == "streaming"]
     assert streaming and streaming[-1]["tokens"] > 0 and streaming[-1]["tokens_per_second"] > 0
     assert all(d["elapsed"] >= 0 for d in counting + streaming)
+
+
+def test_a_queued_review_page_shows_its_place_a_skeleton_and_its_state_in_the_title(
+    relay, client, alice, make_review
+):
+    make_review(status="streaming", report="")
+    queued(make_review, 300)
+    review = queued(make_review, 301)
+    client.force_login(alice)
+    page = client.get(f"/reviews/{review.pk}/").content.decode()
+    assert "position 2 in the queue · 1 review running" in page
+    assert 'id="review-skeleton"' in page
+    assert f"<title>… queued — Review {review.pk} · Shop · reviewer</title>" in page
+
+
+def test_a_finished_review_title_says_done_or_failed(client, alice, make_review):
+    client.force_login(alice)
+    done, failed = make_review(status="done"), make_review(status="failed", error="Broken.")
+    assert f"<title>✓ done — Review {done.pk} ·" in client.get(f"/reviews/{done.pk}/").text
+    assert f"<title>✗ failed — Review {failed.pk} ·" in client.get(f"/reviews/{failed.pk}/").text
+
+
+def test_packing_progress_reads_as_file_counts():
+    assert progress.describe({"stage": "counting", "done": 812, "total": 1892}) == (
+        "counted 812 of 1,892 files"
+    )
+    assert progress.describe({"stage": "streaming", "tokens": 1234, "tokens_per_second": 41.6}) == (
+        "1,234 tokens streamed · 42 tokens/s"
+    )

@@ -123,3 +123,61 @@ class TokenMeter:
             tokens_per_second=round(self.tokens / streaming_for, 1) if self.tokens else 0,
             elapsed=round(now - self.started, 1),
         )
+
+
+# -- the review page -----------------------------------------------------------------
+def _files(n):
+    return f"{n:,} file{'' if n == 1 else 's'}"
+
+
+def describe(p):
+    """One line for a person; static/js/progress.js says the same for later events."""
+    stage = p.get("stage")
+    if stage == "queued":
+        place = (
+            "next in the queue"
+            if p["position"] == 1
+            else f"position {p['position']:,} in the queue"
+        )
+        running = p["running"]
+        return f"{place} · {running:,} review{'' if running == 1 else 's'} running"
+    if stage == "reading":
+        return f"read {_files(p['done'])}"
+    if stage == "counting":
+        return f"counted {p['done']:,} of {_files(p['total'])}"
+    if stage == "fitting":
+        return f"fitting {_files(p['total'])} into the model's context"
+    if stage == "streaming":
+        tokens = p["tokens"]
+        rate = round(p["tokens_per_second"])
+        return f"{tokens:,} token{'' if tokens == 1 else 's'} streamed · {rate:,} tokens/s"
+    return ""
+
+
+TITLE_MARKS = {Status.DONE: "✓", Status.FAILED: "✗", Status.CANCELLED: "✗"}
+
+
+def page_context(review, events):
+    """What the review page shows before its stream connects: the latest progress, the
+    time elapsed (the page ticks on from it) and the state for the tab's title."""
+    from django.utils import timezone
+
+    context = {"title_mark": TITLE_MARKS.get(review.status, "…")}
+    if review.is_final:
+        return context
+    data = latest(events)
+    if review.status == Status.QUEUED and data is None:
+        data = queue_place(review.pk)
+    parsed = json.loads(data) if data else None
+    if parsed and parsed.get("stage") == "queued" and review.status != Status.QUEUED:
+        data = parsed = None
+    since = review.created_at if review.status == Status.QUEUED else review.started_at
+    elapsed = (timezone.now() - since).total_seconds() if since else 0
+    if parsed and "elapsed" in parsed:
+        elapsed = max(elapsed, parsed["elapsed"])
+    context.update(
+        progress_json=data or "",
+        progress_text=describe(parsed) if parsed else "",
+        elapsed_seconds=int(elapsed),
+    )
+    return context

@@ -9,6 +9,7 @@ from reviewer.reports.rendering import report_context
 from reviewer.reviews.access import get_review_for_user
 from reviewer.reviews.models import Status
 from reviewer.runs.lifecycle import request_cancel
+from reviewer.runs.progress import page_context
 from reviewer.streams.relay import DELTA, DONE, get_relay
 from reviewer.teams.access import role_flags
 from reviewer.teams.models import Role
@@ -20,6 +21,7 @@ def review_detail(request, pk):
     if review.status == Status.DRAFT:
         return redirect("review_preview", review.pk)
     context = {"review": review, "project": review.project}
+    events = []
     if not review.is_final:
         # The text so far comes from the relay, and the stream resumes right after it.
         events = get_relay().read(review.pk)
@@ -28,6 +30,7 @@ def review_detail(request, pk):
             review.refresh_from_db()
         context["text"] = "".join(e.data for e in events if e.kind == DELTA)
         context["last_event_id"] = events[-1].id if events else 0
+    context.update(page_context(review, events if not review.is_final else []))
     if review.is_final:
         context.update(report_context(request.user, review))
     else:
