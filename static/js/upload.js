@@ -35,7 +35,6 @@
         if (pct < bar.value) return;
         bar.value = pct;
         label.textContent = pct < 100 ? "Uploading… " + pct + "%" : "Uploaded; checking the files…";
-        if (pct >= 100) cancel.hidden = true;
       },
       done: function () {
         box.remove();
