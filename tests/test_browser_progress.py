@@ -1,6 +1,7 @@
 """Waiting, as a person sees it: upload progress with Cancel, streamed tokens and the
 elapsed time on the review page, the state in the tab's title."""
 
+import re
 import threading
 
 import pytest
@@ -10,6 +11,7 @@ from tests import test_browser_review as browser_tests
 from tests.factories import make_pdf, make_zip
 from tests.fakes.llm_server import answer
 from tests.test_browser_review import log_in, start_review
+from tests.test_e2e_review import create_project, review_id_of, upload, wait_until
 
 # The same Chromium and page (with its console-error check) as the other browser tests.
 browser = browser_tests.browser
@@ -98,3 +100,41 @@ def test_an_upload_shows_its_progress_disables_the_buttons_and_can_be_cancelled(
     tab.get_by_role("button", name="Start review").click()
     tab.wait_for_url("**/reviews/*/")
     expect(tab.locator("#review-status")).to_have_text("done", timeout=20_000)
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+def test_a_queued_review_shows_its_place_then_its_packing_counts(stack, llm, page, tmp_path):
+    # Every worker slot busy with a held review: the next one waits in the queue.
+    slots = 2 if stack.profile == "services" else 1
+    gate = threading.Event()
+    llm.script(*[answer("## Held\n", gate=gate, gate_after=1) for _ in range(slots)])
+    client = stack.client("alice")
+    project_id = create_project(client, "Queue shop")
+    held = [review_id_of(upload(client, project_id)) for _ in range(slots)]
+    try:
+        wait_until(lambda: all(stack.review_field(r, "status") == "streaming" for r in held))
+        log_in(page, stack)
+        page.goto(f"{stack.url}/projects/{project_id}/")
+        choose_files(page, tmp_path)
+        llm.script(answer("## Fine\n"))
+        page.get_by_role("button", name="Start review").click()
+        page.wait_for_url("**/reviews/*/")
+        expect(page.locator("#review-status")).to_have_text("queued")
+        place = f"next in the queue · {slots} review{'s' if slots > 1 else ''} running"
+        expect(page.locator("#review-progress-text")).to_have_text(place)
+        expect(page.locator("#review-skeleton")).to_be_visible()
+        # Every line the progress shows from now on, to look for the packing counts.
+        page.evaluate(
+            """() => {
+                window.__progress = [];
+                const el = document.getElementById("review-progress-text");
+                new MutationObserver(() => window.__progress.push(el.textContent))
+                    .observe(el, {childList: true, characterData: true, subtree: true});
+            }"""
+        )
+    finally:
+        gate.set()
+    expect(page.locator("#review-status")).to_have_text("done", timeout=30_000)
+    lines = page.evaluate("window.__progress")
+    assert any(re.fullmatch(r"counted (\d+) of \1 files", line) for line in lines), lines
