@@ -12,6 +12,8 @@ class WebhookForm(forms.ModelForm):
         label="Webhook URL",
         max_length=500,
         assume_scheme="https",
+        # A text box: the page's styles cover it, and the server checks the URL anyway.
+        widget=forms.TextInput(attrs={"inputmode": "url", "autocomplete": "off"}),
         help_text="https only; called with a signed JSON body when a review ends.",
     )
 
