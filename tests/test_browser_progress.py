@@ -138,3 +138,29 @@ def test_a_queued_review_shows_its_place_then_its_packing_counts(stack, llm, pag
     expect(page.locator("#review-status")).to_have_text("done", timeout=30_000)
     lines = page.evaluate("window.__progress")
     assert any(re.fullmatch(r"counted (\d+) of \1 files", line) for line in lines), lines
+
+
+@pytest.mark.browser
+@pytest.mark.e2e
+def test_a_rerun_with_a_new_archive_is_sent_with_progress_and_opens_the_new_review(
+    stack, llm, page, tmp_path
+):
+    llm.script(answer("## First\n"), answer("## Second\n"))
+    log_in(page, stack)
+    start_review(page, tmp_path, "Rerun shop")
+    first_url = page.url
+    expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)
+    page.get_by_role("link", name="Rerun shop").click()
+    page.locator("summary", has_text="New archive").first.click()
+    page.get_by_label("Replacement archive").first.set_input_files(tmp_path / "shop.zip")
+    held = []
+    page.route("**/reviews/*/rerun", lambda route: held.append(route))
+    page.get_by_role("button", name="Re-run with this archive").first.click()
+    expect(page.locator(".upload-progress")).to_contain_text("%")
+    expect(page.get_by_role("button", name="Re-run with this archive").first).to_be_disabled()
+    for route in held:
+        route.continue_()
+    page.unroute("**/reviews/*/rerun")
+    page.wait_for_url(lambda url: url != first_url and "/reviews/" in url)
+    expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)
+    expect(page.locator("#review-report h2", has_text="Second")).to_be_visible()

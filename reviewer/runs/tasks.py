@@ -23,7 +23,10 @@ def run_review(review_id):
 
 @shared_task(ignore_result=True)
 def reap_lost_reviews():
-    return reap_expired(send_review, queue_busy=lambda: queue_backlog() > 0)
+    changed = reap_expired(send_review, queue_busy=lambda: queue_backlog() > 0)
+    if changed:
+        announce_queue()  # a review queued again takes a place
+    return changed
 
 
 def send_review(review_id):
