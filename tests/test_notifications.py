@@ -285,3 +285,17 @@ def test_the_delivery_log_lists_attempts(client, alice, make_review, project, re
     client.force_login(alice)
     page = client.get(f"/projects/{project.pk}/webhook/deliveries").content.decode()
     assert "The receiver answered 500." in page and "delivered" in page
+
+
+def test_an_ipv6_receiver_gets_a_bracketed_host_header(monkeypatch):
+    import httpx
+
+    seen = []
+    monkeypatch.setattr(outbound, "resolve", lambda host, port, allow: "2001:db8::5")
+    outbound.post(
+        "https://[2001:db8::5]:8443/x",
+        b"{}",
+        {},
+        transport=httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(204)),
+    )
+    assert seen[0].headers["host"] == "[2001:db8::5]:8443"

@@ -74,7 +74,9 @@ def post(url, body, headers, *, timeout=10.0, allow_private=False, transport=Non
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     address = resolve(parsed.host, port, allow_private)
     pinned = parsed.copy_with(host=address)
-    host_header = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
+    host_header = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    if parsed.port is not None:
+        host_header += f":{parsed.port}"
     extensions = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}
     # No proxies from the environment: a proxy would connect to a name of its choosing.
     with httpx.Client(
