@@ -14,6 +14,7 @@
     box.setAttribute("role", "status");
     var bar = document.createElement("progress");
     bar.max = 100;
+    bar.setAttribute("aria-label", "Upload progress");
     bar.value = 0;
     var label = document.createElement("span");
     label.textContent = "Uploading… 0%";
