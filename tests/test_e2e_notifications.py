@@ -38,7 +38,7 @@ def notify_stack(request, fake_llm, tmp_path_factory, smtp, hooks):
         EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
         WEBHOOK_ALLOW_PRIVATE="1",
         WEBHOOK_RETRY_SECONDS="0.5",
-        REDIS_DB="10",
+        REDIS_DB="8",
     ) as stack:
         yield stack
 

@@ -68,9 +68,12 @@ def queue_place(review_id):
 def announce_queue():
     """Tells every queued review its place; never raises (the queue works without it)."""
     try:
+        order = queued_in_order()
+        if not order:
+            return
         relay = get_relay()
         running = running_count()
-        for position, review_id in enumerate(queued_in_order(), start=1):
+        for position, review_id in enumerate(order, start=1):
             relay.append(review_id, [queue_event(position, running)])
     except Exception:
         log.warning("could not tell queued reviews their place", exc_info=True)
@@ -83,7 +86,7 @@ def pack_progress(send, started=None):
 
     def report(stage, done, total):
         elapsed = round(time.monotonic() - started, 1)
-        send([progress_event(stage, done=done, total=total, elapsed=elapsed)])
+        send(progress_event(stage, done=done, total=total, elapsed=elapsed))
 
     return throttled(report, PACK_EVERY_SECONDS)
 

@@ -68,7 +68,7 @@ class ReviewRun:
                 self.review.spec.path,
                 library_settings.budget_for(model),
                 library_settings.pack_options_for_review(self.review),
-                progress=pack_progress(self.writer.events, self.started),
+                progress=pack_progress(self.writer.progress, self.started),
             )
         except PackingError as exc:
             self._finish(Status.FAILED, error=str(exc))
@@ -113,7 +113,7 @@ class ReviewRun:
                     self.writer.delta(event.text)
                     meter.add(event.text)
                     if meter.due():
-                        self.writer.events([meter.event()])
+                        self.writer.progress(meter.event())
                     self._maybe_checkpoint()
                 elif isinstance(event, llm.Status):
                     # Retry back-off, rate limits and an open breaker are all waits.
