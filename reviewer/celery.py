@@ -7,7 +7,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewer.settings")
 
 app = Celery("reviewer")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["reviewer.runs"])
+app.autodiscover_tasks(["reviewer.runs", "reviewer.notifications"])
 
 
 @worker_ready.connect

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "reviewer.splits",
     "reviewer.counts",
     "reviewer.findings",
+    "reviewer.notifications",
 ]
 
 MIDDLEWARE = [
@@ -331,3 +332,12 @@ TEAM_STORAGE_QUOTA_MB = env_int("TEAM_STORAGE_QUOTA_MB", 2048)
 # Uploads previewed but never started stop counting against the quota after this many days
 # and are then deleted by the clean-up (`manage.py expire_drafts`, the worker's reaper).
 DRAFT_EXPIRY_DAYS = env_int("DRAFT_EXPIRY_DAYS", 7)
+
+# -- Notifications: mail when a review ends, and project webhooks -----------------------
+# Webhook URLs must be https and resolve to public addresses; 1 also allows http and
+# private, loopback and link-local addresses (a receiver on the same network, tests).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_ATTEMPTS = env_int("WEBHOOK_ATTEMPTS", 5)
+# The wait before the second attempt; it doubles for each one after.
+WEBHOOK_RETRY_SECONDS = float(os.environ.get("WEBHOOK_RETRY_SECONDS", "10"))
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))

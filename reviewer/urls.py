@@ -56,6 +56,7 @@ urlpatterns = [
     path("", include("reviewer.teams.urls")),
     path("", include("reviewer.api.urls")),
     path("", include("reviewer.findings.urls")),
+    path("", include("reviewer.notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -198,3 +198,11 @@ def pytest_runtest_makereport(item, call):
                 tail = log.read_text(errors="replace").splitlines()[-40:]
                 report.sections.append((f"{running.profile} {log.name}", "\n".join(tail)))
     return report
+
+
+@pytest.fixture(autouse=True)
+def notifications_queued(monkeypatch):
+    """In-process tests publish no notification task to a broker: the ids land here."""
+    queued = []
+    monkeypatch.setattr("reviewer.notifications.hooks.queue", queued.append)
+    return queued

@@ -260,6 +260,17 @@ MATRIX = {
         token("member"),
         {"state": "accepted"},
     ),
+    # notifications
+    "notification_settings": Entry(lambda c: "/account/notifications", user(), user(302)),
+    "project_webhook": Entry(
+        lambda c: f"/projects/{c.project.pk}/webhook",
+        role("admin"),
+        role("admin", 200),
+        {"action": "save", "url": "https://hooks.example.com/reviews"},
+    ),
+    "webhook_deliveries": Entry(
+        lambda c: f"/projects/{c.project.pk}/webhook/deliveries", role("admin"), NOT_ALLOWED
+    ),
 }
 
 

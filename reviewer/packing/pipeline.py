@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .archive import KIND_FILE, Member, iter_archive, read_archive
+from .archive import KIND_FILE, Member, iter_archive
 from .blocks import body_span
 from .coverage import coverage_summary
 from .errors import PackingError
@@ -31,6 +31,7 @@ from .models import (
 )
 from .names import display_name
 from .pdf import check_pdf
+from .progress import FITTING, READING, ProgressCallback, nothing
 from .request import INSTRUCTIONS, Candidate, Omitted, fit
 from .scan import Scanned, scan
 from .select import Selector, compile_patterns, default_ignored, matches_self_or_parent
@@ -86,18 +87,23 @@ def pack(
     spec_path: str | os.PathLike | None,
     budget: Budget,
     options: PackOptions | None = None,
+    progress: ProgressCallback = nothing,
 ) -> Pack:
-    """Read, select, redact and lay out the repository; raises PackingError on bad input."""
+    """Read, select, redact and lay out the repository; raises PackingError on bad input.
+
+    ``progress(stage, done, total)`` is called as files are read and counted (see
+    progress.py); wrap it in ``progress.throttled`` when each call costs something."""
     options = options or PackOptions()
     spec = _check_spec(spec_path, budget, options)
     room = _room(budget, options, spec)
-    prefix, by_path = _read_repository(archive_path, options)
+    prefix, by_path = _read_repository(archive_path, options, progress)
     selector = _selector(by_path, options)
     cache = (
         TokenCache.open(options.cache_dir, options.cache_max_entries) if options.cache_dir else None
     )
     try:
-        scanned = scan(by_path, selector, options, cache)
+        scanned = scan(by_path, selector, options, cache, progress)
+        progress(FITTING, 0, len(scanned.candidates))
         title = _title(prefix, archive_path, options)
         return _fit_pack(title, spec, scanned, room, _cached_counter(cache))
     finally:
@@ -152,10 +158,14 @@ def _room(budget: Budget, options: PackOptions, spec: SpecDocument | None) -> _R
 
 
 def _read_repository(
-    archive_path: str | os.PathLike, options: PackOptions
+    archive_path: str | os.PathLike, options: PackOptions, progress: ProgressCallback = nothing
 ) -> tuple[str, dict[str, Member]]:
     """The common top folder ('' if none) and the members by path below it."""
-    members = read_archive(archive_path, options, _reading_rule(options))
+    members = []
+    progress(READING, 0, None)
+    for member in iter_archive(archive_path, options, _reading_rule(options)):
+        members.append(member)
+        progress(READING, len(members), None)
     prefix = strip_common_folder([m.path for m in members])
     by_path: dict[str, Member] = {}
     for m in members:

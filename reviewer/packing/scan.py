@@ -19,6 +19,7 @@ from .models import (
     PackOptions,
     Redaction,
 )
+from .progress import COUNTING, ProgressCallback, nothing
 from .request import Candidate
 from .secrets import redact
 from .select import Selector
@@ -39,14 +40,17 @@ def scan(
     selector: Selector,
     options: PackOptions,
     cache: TokenCache | None,
+    progress: ProgressCallback = nothing,
 ) -> Scanned:
     """Decode, redact and count every selected file, in path order.
 
     Frees each member's bytes as soon as its text is made, and empties ``by_path``."""
     out = Scanned()
     excluded = _Exclusions()
+    total = len(by_path)
     with _TokenCounter(cache, options.count_threads) as counter:
-        for path in sorted(by_path):
+        for done, path in enumerate(sorted(by_path)):
+            progress(COUNTING, done, total)
             m = by_path[path]
             if excluded.add_unselected(path, m, selector, options):
                 m.data = None
@@ -59,6 +63,7 @@ def scan(
             counter.add(cand)
         by_path.clear()
         counter.finish()
+        progress(COUNTING, total, total)
     out.excluded = excluded.sorted()
     return out
 

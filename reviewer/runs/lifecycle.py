@@ -15,7 +15,9 @@ from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper
 from django.db.models.functions import Now
 
+from reviewer.notifications.hooks import review_ended
 from reviewer.reviews.models import ACTIVE_STATUSES, Review, Status
+from reviewer.runs.progress import announce_queue
 from reviewer.streams.relay import (
     DONE,
     NOTE,
@@ -106,6 +108,7 @@ def request_cancel(review_id):
         )
     if ended:
         announce_final(review_id, Status.CANCELLED, note)
+        announce_queue()  # the reviews behind it moved up
         return True
     return bool(
         Review.objects.filter(pk=review_id, status__in=ACTIVE_STATUSES).update(
@@ -123,6 +126,7 @@ def announce_final(review_id, status, note):
         relay.retire(review_id, settings.STREAM_KEEP_SECONDS)
     except Exception:
         log.exception("review %s: could not write its final events to the relay", review_id)
+    review_ended(review_id, status)
 
 
 def reap_expired(send, queue_busy=lambda: False):

@@ -27,6 +27,7 @@ from reviewer.reviews.models import Review, Status
 from reviewer.runs import fitting, library_settings
 from reviewer.runs.keeper import Keeper
 from reviewer.runs.lifecycle import announce_final, fenced_update, status_events
+from reviewer.runs.progress import TokenMeter, pack_progress
 from reviewer.runs.writer import RunWriter
 from reviewer.streams.relay import FenceLost
 
@@ -44,6 +45,7 @@ class ReviewRun:
         self.last_checkpoint = time.monotonic()
         self.sent_stored = False  # this run stored the sent files (a refit replaces them)
         self.our_tokens = None
+        self.started = time.monotonic()
 
     def run(self):
         self.keeper.start()
@@ -129,6 +131,7 @@ class ReviewRun:
                 self.review.spec.path,
                 library_settings.budget_for(model, ratio.value),
                 library_settings.pack_options_for_review(self.review),
+                progress=pack_progress(self.writer.progress, self.started),
             )
         except PackingError as exc:
             self._finish(Status.FAILED, error=str(exc))
@@ -164,6 +167,7 @@ class ReviewRun:
         self._set_status(Status.STREAMING, note or "waiting for the model's first token")
         status = Status.STREAMING
         finished = None
+        meter = TokenMeter(self.started)
         try:
             for event in llm.stream_review(
                 model,
@@ -179,6 +183,9 @@ class ReviewRun:
                         self._set_status(status, "")
                     self.text.append(event.text)
                     self.writer.delta(event.text)
+                    meter.add(event.text)
+                    if meter.due():
+                        self.writer.progress(meter.event())
                     self._maybe_checkpoint()
                 elif isinstance(event, llm.Status):
                     # Retry back-off, rate limits and an open breaker are all waits.

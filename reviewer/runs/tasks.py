@@ -6,6 +6,7 @@ from celery import current_app, shared_task
 from django.db import transaction
 
 from reviewer.runs.lifecycle import claim, reap_expired
+from reviewer.runs.progress import announce_queue
 from reviewer.runs.run import ReviewRun
 
 log = logging.getLogger(__name__)
@@ -16,12 +17,16 @@ def run_review(review_id):
     # A redelivered or duplicate message finds the review claimed already and stops here.
     token = claim(review_id)
     if token is not None:
+        announce_queue()  # the reviews behind it moved up
         ReviewRun(review_id, token).run()
 
 
 @shared_task(ignore_result=True)
 def reap_lost_reviews():
-    return reap_expired(send_review, queue_busy=lambda: queue_backlog() > 0)
+    changed = reap_expired(send_review, queue_busy=lambda: queue_backlog() > 0)
+    if changed:
+        announce_queue()  # a review queued again takes a place
+    return changed
 
 
 def send_review(review_id):
@@ -29,7 +34,11 @@ def send_review(review_id):
 
 
 def enqueue_review(review_id):
-    transaction.on_commit(lambda: run_review.delay(review_id))
+    def send():
+        run_review.delay(review_id)
+        announce_queue()
+
+    transaction.on_commit(send)
 
 
 def queue_backlog():

@@ -12,6 +12,7 @@ from reviewer.reviews.access import get_review_for_user
 from reviewer.reviews.models import Status
 from reviewer.runs import library_settings
 from reviewer.runs.lifecycle import request_cancel
+from reviewer.runs.progress import page_context
 from reviewer.streams.live_render import split_for_page
 from reviewer.streams.relay import DELTA, DONE, get_relay
 from reviewer.teams.access import role_flags
@@ -25,6 +26,7 @@ def review_detail(request, pk):
         return redirect("review_preview", review.pk)
     context = {"review": review, "project": review.project}
     context["unknown_model"] = library_settings.is_unknown(review.model)
+    events = []
     if not review.is_final:
         # The text so far comes from the relay, and the stream resumes right after it.
         events = get_relay().read(review.pk)
@@ -37,6 +39,7 @@ def review_detail(request, pk):
         context["live_html"] = mark_safe(blocks)  # noqa: S308
         context["last_event_id"] = events[-1].id if events else 0
         context["relay_events"] = events  # a split review's parts resume from them too
+    context.update(page_context(review, events if not review.is_final else []))
     if review.is_final:
         context.update(report_context(request.user, review))
     else:

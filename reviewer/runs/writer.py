@@ -24,6 +24,7 @@ class RunWriter:
         self.last_id = 0
         self.lost = None
         self._pending = []
+        self._progress = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -35,6 +36,13 @@ class RunWriter:
         self._raise_if_lost()
         with self._lock:
             self._pending.append(text)
+
+    def progress(self, event):
+        """Queues a progress event: it goes out with the next batch, so that the run
+        never waits on the relay for it."""
+        self._raise_if_lost()
+        with self._lock:
+            self._progress.append(event)
 
     def events(self, events):
         """Appends `events` after any pending text, at once."""
@@ -57,6 +65,7 @@ class RunWriter:
     def _append(self, events):
         self._raise_if_lost()
         batch = [(DELTA, "".join(self._pending))] if self._pending else []
+        batch += self._progress
         batch += events
         if not batch:
             return
@@ -66,6 +75,7 @@ class RunWriter:
             self.lost = exc
             raise
         self._pending.clear()
+        self._progress.clear()
 
     def _raise_if_lost(self):
         if self.lost is not None:

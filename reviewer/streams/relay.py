@@ -19,6 +19,8 @@ from django.db import transaction
 from django.db.models import F
 
 DELTA, STATUS, NOTE, DONE = "delta", "status", "note", "done"
+# JSON made by the run (runs/progress.py): queue place, packing counts, tokens.
+PROGRESS = "progress"
 
 # The statuses in which a run writes; any other status means the run lost the review.
 RUNNING_STATUSES = ("packing", "waiting", "streaming")

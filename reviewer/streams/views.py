@@ -19,7 +19,7 @@ from reviewer.splits import views as split_views
 from reviewer.splits.events import PART_KINDS, PARTS
 from reviewer.streams.hub import get_hub
 from reviewer.streams.live_render import LiveText, render_blocks, tail_html
-from reviewer.streams.relay import DELTA, DONE, NOTE, STATUS, get_relay
+from reviewer.streams.relay import DELTA, DONE, NOTE, PROGRESS, STATUS, get_relay
 
 SPLIT_KINDS = (*PART_KINDS, PARTS)
 # The page's rendered view of the main text: finished blocks, and the unfinished tail.
@@ -100,6 +100,9 @@ async def _framed(review_id, events, live):
                 last_delta = event.id
         elif event.kind in SPLIT_KINDS:
             chunks.append(await split_views.frame(review_id, event, _sse))
+        elif event.kind == PROGRESS:
+            # JSON the run made from numbers and fixed words, inert as HTML already.
+            chunks.append(_sse(event.id, PROGRESS, event.data))
         elif event.kind == DONE:
             if chunks:
                 yield "".join(chunks)
