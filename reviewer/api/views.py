@@ -268,7 +268,7 @@ async def review_events(request, pk):
 
     # The stream view reads the user from the request; here that is the token's user.
     request.auser = auser
-    return await stream.review_events(request, pk)
+    return await stream.review_events(request, pk, rendered=False)
 
 
 # -- token management (session-authenticated pages) --------------------------------------

@@ -85,9 +85,10 @@ def _rendered(live, event_id, finished):
     return block + _sse(event_id, TAIL, tail_html(live.tail))
 
 
-async def _framed(review_id, events, live):
+async def _framed(review_id, events, live=None):
     """SSE text for a list of relay events, in pieces: the text before a `done` goes out
-    before the report is rendered."""
+    before the report is rendered. With `live` (the page), the deltas also go out rendered;
+    API clients read the raw deltas alone."""
     chunks, finished, last_delta = [], [], None
     for event in events:
         if event.kind != DELTA and last_delta is not None:
@@ -95,7 +96,7 @@ async def _framed(review_id, events, live):
             finished, last_delta = [], None
         if event.kind in (DELTA, STATUS, NOTE):
             chunks.append(_sse(event.id, event.kind, html.escape(event.data)))
-            if event.kind == DELTA:
+            if event.kind == DELTA and live is not None:
                 finished.append(live.feed(event.data))
                 last_delta = event.id
         elif event.kind in SPLIT_KINDS:
@@ -171,7 +172,7 @@ def _checks_slot():
 
 
 @require_GET
-async def review_events(request, pk):
+async def review_events(request, pk, rendered=True):
     async with _checks_slot():
         try:
             user = await request.auser()
@@ -181,7 +182,7 @@ async def review_events(request, pk):
                 return HttpResponse("Log in to follow this review.", status=401)
             review = await aget_review_for_user(user, pk)
             after = _last_event_id(request)
-            live = await _live_at(review.pk, after)
+            live = await _live_at(review.pk, after) if rendered else None
             if review.is_final:
                 events = await get_relay().aread(review.pk, after)
                 stream = _finished(review, events, after, live)
