@@ -23,6 +23,9 @@ NOT_PAGES = {
     "api_review_events",
     "review_export_markdown",
     "review_export_html",
+    "review_export_sarif",
+    "review_export_findings",
+    "review_spec",  # the PDF itself, inline
     "project_history",
     "logout",
 }
@@ -140,6 +143,9 @@ def build(users, project, make_review):
         Page("team as viewer", f"/teams/{shared_team.pk}/", "victor"),
         Page("team_delete", f"/teams/{shared_team.pk}/delete", "alice"),
         Page("api_tokens", "/account/tokens/", "alice"),
+        Page("notification_settings", "/account/notifications", "alice"),
+        Page("project_webhook", f"/projects/{p}/webhook", "alice"),
+        Page("webhook_deliveries", f"/projects/{p}/webhook/deliveries", "alice"),
         Page("password_change", "/accounts/password_change/", "alice"),
         Page("password_change_done", "/accounts/password_change/done/", "alice"),
         Page("missing", "/no/such/page", "alice", 404),

@@ -151,13 +151,14 @@ def test_a_rerun_with_a_new_archive_is_sent_with_progress_and_opens_the_new_revi
     first_url = page.url
     expect(page.locator("#review-status")).to_have_text("done", timeout=20_000)
     page.get_by_role("link", name="Rerun shop").click()
-    page.locator("summary", has_text="New archive").first.click()
+    page.locator("summary", has_text="Actions").first.click()
+    page.locator("summary", has_text="Retry with a new archive").first.click()
     page.get_by_label("Replacement archive").first.set_input_files(tmp_path / "shop.zip")
     held = []
     page.route("**/reviews/*/rerun", lambda route: held.append(route))
-    page.get_by_role("button", name="Re-run with this archive").first.click()
+    page.get_by_role("button", name="Retry with this archive").first.click()
     expect(page.locator(".upload-progress")).to_contain_text("%")
-    expect(page.get_by_role("button", name="Re-run with this archive").first).to_be_disabled()
+    expect(page.get_by_role("button", name="Retry with this archive").first).to_be_disabled()
     for route in held:
         route.continue_()
     page.unroute("**/reviews/*/rerun")
