@@ -12,9 +12,10 @@ from django.core.files.base import ContentFile
 from reviewer.counts.models import ObservedRatio
 from reviewer.counts.services import ratio_for
 from reviewer.llm import ADAPTERS
-from reviewer.reviews.models import CatalogueEntry, Review, StreamEvent
+from reviewer.reviews.models import CatalogueEntry, Review
 from reviewer.runs import library_settings, lifecycle
 from reviewer.runs.run import ReviewRun
+from reviewer.streams.relay import NOTE, get_relay
 from tests.factories import make_pdf, make_zip
 from tests.fakes.llm_server import FakeLLMServer, answer
 from tests.fakes.provider_counts import CountRules, fake_count
@@ -88,7 +89,8 @@ def run_review(make_review, model_id):
 
 
 def notes(review):
-    return [e.data for e in StreamEvent.objects.filter(review=review, kind="note")]
+    # Through the relay: in the services profile the events live in Redis.
+    return [e.data for e in get_relay().read(review.pk) if e.kind == NOTE]
 
 
 def sent_paths(review):
