@@ -13,27 +13,32 @@ class Message:
     data: str
 
 
+def parse_lines(lines):
+    """Yields the messages in a sequence of SSE lines (without their line endings)."""
+    event, data, last_id = "message", [], ""
+    for line in lines:
+        if line == "":
+            if data:
+                yield Message(last_id, event, "\n".join(data))
+            event, data = "message", []
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "data":
+                data.append(value)
+            elif name == "event":
+                event = value
+            elif name == "id":
+                last_id = value
+
+
 def read_events(client, url, headers=None, timeout=60):
     """Yields messages until the server closes the stream."""
     with client.stream("GET", url, headers=headers or {}, timeout=timeout) as response:
         response.raise_for_status()
-        event, data, last_id = "message", [], ""
-        for line in response.iter_lines():
-            if line == "":
-                if data:
-                    yield Message(last_id, event, "\n".join(data))
-                event, data = "message", []
-            elif line.startswith(":"):
-                continue
-            else:
-                name, _, value = line.partition(":")
-                value = value[1:] if value.startswith(" ") else value
-                if name == "data":
-                    data.append(value)
-                elif name == "event":
-                    event = value
-                elif name == "id":
-                    last_id = value
+        yield from parse_lines(response.iter_lines())
 
 
 class Collector(threading.Thread):

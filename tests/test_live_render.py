@@ -7,7 +7,7 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from reviewer.streams.live_render import LiveText, render_blocks, split_for_page, tail_html
-from tests.sse_client import Message
+from tests.sse_client import parse_lines
 
 
 def _split(text, pieces=1):
@@ -83,23 +83,6 @@ def test_the_tail_is_escaped_text():
     assert tail_html('<script>x</script> & "q"') == escaped
 
 
-def _parse(text):
-    messages = []
-    for raw in text.split("\n\n"):
-        event, data, last_id = "message", [], ""
-        for line in raw.split("\n"):
-            name, _, value = line.partition(": ")
-            if name == "data":
-                data.append(value)
-            elif name == "event":
-                event = value
-            elif name == "id":
-                last_id = value
-        if data:
-            messages.append(Message(last_id, event, "\n".join(data)))
-    return messages
-
-
 def _stream(client, user, review, last_event_id=0):
     async def read():
         from django.test import AsyncClient
@@ -116,7 +99,7 @@ def _stream(client, user, review, last_event_id=0):
                 break
         return "".join(chunks)
 
-    return _parse(async_to_sync(read)())
+    return list(parse_lines(async_to_sync(read)().split("\n")))
 
 
 @pytest.mark.django_db

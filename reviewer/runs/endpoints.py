@@ -103,11 +103,25 @@ def endpoint_for(model, team=None):
     return llm.Endpoint(base_url=route.base_url, api_key=key, name=route.name)
 
 
-def key_source(model, team=None):
+def stored_providers(team):
+    """The providers the team has stored a key for, in one query."""
+    from reviewer.reviews.models import ProviderKey
+
+    if team is None:
+        return set()
+    return set(ProviderKey.objects.filter(team=team).values_list("provider", flat=True))
+
+
+def key_source(model, team=None, stored=None):
     """ "team", "server", "none" (a configured endpoint used without a key) or None: no
-    usable key, the model cannot run."""
+    usable key, the model cannot run. `stored` (stored_providers) saves the query when
+    asking for many models."""
     route = route_for(model)
-    if _stored(team, route.provider) is not None:
+    if stored is None:
+        has_team_key = _stored(team, route.provider) is not None
+    else:
+        has_team_key = route.provider in stored
+    if has_team_key:
         return "team"
     if route.server_key:
         return "server"

@@ -30,9 +30,10 @@ def catalogue():
 def model_choices(team=None):
     """(id, label) pairs for a model select; a model no key can reach is marked."""
     choices = []
+    stored = endpoints.stored_providers(team)
     for model in catalogue().values():
         label = model.label
-        if endpoints.key_source(model, team) is None:
+        if endpoints.key_source(model, team, stored) is None:
             label = f"{label} (needs a key)"
         choices.append((model.id, label))
     return choices
