@@ -147,7 +147,6 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
-MEDIA_URL = "/media-not-served/"
 WORK_DIR = Path(os.environ.get("WORK_DIR", VAR_DIR / "work"))
 
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
@@ -168,6 +167,58 @@ FILE_UPLOAD_HANDLERS = [
 ]
 FILE_UPLOAD_TEMP_DIR = VAR_DIR / "tmp"
 FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+
+# Uploads on this host's disk (the default), or in an S3-compatible bucket that web and
+# worker hosts share instead of a disk (README: Object storage).
+MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "local").strip().lower() or "local"
+
+
+def s3_storage_options(env):
+    """django-storages' S3Storage options from environment variables."""
+    from boto3.s3.transfer import TransferConfig
+
+    if not env.get("AWS_STORAGE_BUCKET_NAME"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    endpoint = env.get("AWS_S3_ENDPOINT_URL") or None
+    part = max(5 * 1024 * 1024, int(env.get("AWS_S3_MULTIPART_BYTES") or 8 * 1024 * 1024))
+    # Files above one part go up and come down in parts (S3 wants at least 5 MB each),
+    # read from the spooled upload one at a time: memory holds about a part, whatever
+    # the file's size.
+    transfer = TransferConfig(multipart_threshold=part, multipart_chunksize=part)
+    transfer.max_in_memory_upload_chunks = 1
+    return {
+        "bucket_name": env["AWS_STORAGE_BUCKET_NAME"],
+        # Unset values leave it to boto3's own chain (its variables, an instance role).
+        "endpoint_url": endpoint,
+        "region_name": env.get("AWS_S3_REGION_NAME") or None,
+        "access_key": env.get("AWS_ACCESS_KEY_ID") or None,
+        "secret_key": env.get("AWS_SECRET_ACCESS_KEY") or None,
+        "signature_version": "s3v4",
+        # Custom endpoints (MinIO, Ceph, moto) rarely serve bucket-named host names.
+        "addressing_style": "path" if endpoint else None,
+        # Objects stay private: no ACL header (buckets with ACLs disabled, AWS's default,
+        # refuse any but the owner's), only signed URLs, and the app hands out none: files
+        # are served through views that check who asks.
+        "default_acl": None,
+        "querystring_auth": True,
+        "file_overwrite": False,
+        # Reads spool to FILE_UPLOAD_TEMP_DIR past this size instead of filling memory.
+        "max_memory_size": FILE_UPLOAD_MAX_MEMORY_SIZE,
+        "transfer_config": transfer,
+    }
+
+
+if MEDIA_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": s3_storage_options(os.environ),
+    }
+elif MEDIA_STORAGE != "local":
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'local' or 's3', not {MEDIA_STORAGE!r}.")
 
 # Security headers and cookies.
 SESSION_COOKIE_HTTPONLY = True

@@ -75,6 +75,35 @@ def llm(fake_llm):
     fake_llm.reset()
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    from tests.fakes.s3_server import S3Server
+
+    with S3Server(tmp_path_factory.mktemp("moto")) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_storage(settings, s3_server, tmp_path):
+    """Uploads go to a fresh bucket of moto's server, configured as the environment
+    would configure it (parts of 5 MB, S3's smallest); returns the bucket's name."""
+    from reviewer.settings import s3_storage_options
+
+    bucket = s3_server.new_bucket()
+    env = {**s3_server.env(bucket), "AWS_S3_MULTIPART_BYTES": str(5 * 1024 * 1024)}
+    settings.MEDIA_ROOT = tmp_path / "media-unused"
+    settings.FILE_UPLOAD_TEMP_DIR = tmp_path / "upload-tmp"
+    settings.FILE_UPLOAD_TEMP_DIR.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": s3_storage_options(env),
+        },
+    }
+    return bucket
+
+
 def _services_available():
     ok = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], capture_output=True)
     return ok.returncode == 0 and shutil.which("redis-cli") is not None

@@ -9,12 +9,14 @@ final view already has its findings and a run that lost the review stores none.
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from django.db import transaction
 
 from reviewer.packing import PackingError, read_sent_file
 from reviewer.reviews.models import Review, Status
+from reviewer.reviews.storage_files import local_copy
 
 from .fingerprint import fingerprint
 from .models import SEVERITY_RANK, Finding, ReviewFindings, Triage, TriageState
@@ -41,9 +43,15 @@ def prepare(review_id: int, text: str) -> Prepared | None:
 
 
 def _prepare(review: Review, text: str) -> Prepared:
+    # Stored files are copied to this host at most once, on first use, and removed after.
+    with ExitStack() as copies:
+        return _prepare_with(review, text, copies)
+
+
+def _prepare_with(review: Review, text: str, copies: ExitStack) -> Prepared:
     parsed = parse_report(text)
-    code = CodeChecker(review.pack_summary.get("included_paths", []), _sent_reader(review))
-    spec = SpecChecker(review.spec_pages, _page_reader(review))
+    code = CodeChecker(review.pack_summary.get("included_paths", []), _sent_reader(review, copies))
+    spec = SpecChecker(review.spec_pages, _page_reader(review, copies))
     prepared = Prepared(review.pk)
     total = verified = 0
     for position, item in enumerate(parsed.findings, start=1):
@@ -104,19 +112,24 @@ def _finding(review, position, item: ParsedFinding, code, spec) -> Finding:
     )
 
 
-def _sent_reader(review):
+def _sent_reader(review, copies):
+    local = None
+
     def read(path):
+        nonlocal local
         if not review.sent_files:
             return None
         try:
-            return read_sent_file(review.sent_files.path, path)
+            if local is None:
+                local = copies.enter_context(local_copy(review.sent_files))
+            return read_sent_file(local, path)
         except (PackingError, OSError, ValueError):
             return None
 
     return read
 
 
-def _page_reader(review):
+def _page_reader(review, copies):
     reader = None
 
     def page_text(page):
@@ -126,7 +139,7 @@ def _page_reader(review):
 
             # pypdf warns about every sloppy PDF; packing already said what matters.
             logging.getLogger("pypdf").setLevel(logging.ERROR)
-            reader = PdfReader(review.spec.path, strict=False)
+            reader = PdfReader(copies.enter_context(local_copy(review.spec)), strict=False)
         return reader.pages[page - 1].extract_text() or ""
 
     return page_text if review.spec else None

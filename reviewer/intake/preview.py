@@ -21,6 +21,7 @@ from django.conf import settings
 from reviewer import llm
 from reviewer.packing import PackingError, pack
 from reviewer.reviews.models import Status
+from reviewer.reviews.storage_files import local_copy
 from reviewer.runs import fitting, library_settings
 
 CACHE_SIZE = 16
@@ -40,6 +41,7 @@ class Preview:
     parts: list = field(default_factory=list)
     split: bool = False  # split mode was asked for (even if everything fits in one)
     count: dict | None = None  # which count the request is fitted by (fitting.count_summary)
+    cacheable: bool = True  # False when the stored files could not be read this time
 
 
 class Superseded(Exception):
@@ -143,15 +145,10 @@ async def abuild_preview(review, snapshot, superseded=None):
         if found is None:
             # Off the event loop and off the shared sync thread; no database in there.
             found = await asyncio.to_thread(
-                _pack_preview,
-                review.archive.path,
-                review.spec.path,
-                model,
-                options,
-                ratio,
-                split,
+                _pack_stored, review.archive, review.spec, model, options, ratio, split
             )
-            _remember(key, found)
+            if found.cacheable:
+                _remember(key, found)
     return _with_stored_count(found, review)
 
 
@@ -171,6 +168,16 @@ def _with_stored_count(preview, review):
     if review.status == Status.DRAFT or not stored or preview.error:
         return preview
     return replace(preview, count=stored)
+
+
+def _pack_stored(archive, spec, model, options, ratio, split):
+    """Packs the stored uploads, read from wherever the storage keeps them."""
+    try:
+        with local_copy(archive) as archive_path, local_copy(spec) as spec_path:
+            return _pack_preview(archive_path, spec_path, model, options, ratio, split)
+    except OSError:
+        error = "The uploaded files could not be read from storage just now; try again."
+        return Preview(error=error, model=model, split=split, cacheable=False)
 
 
 def _pack_preview(archive_path, spec_path, model, options, ratio, split=False):

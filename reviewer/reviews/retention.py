@@ -8,6 +8,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max, Q, Sum
@@ -25,8 +26,26 @@ FILE_FIELDS = ("archive", "spec", "sent_files")
 def _file_size(name):
     try:
         return default_storage.size(name)
-    except OSError:
-        return 0
+    except Exception:  # a lost file, or a bucket that does not answer: counts as nothing
+        log.warning("could not measure stored file %s", name)
+        return None
+
+
+def _file_sizes(names):
+    """Sizes of stored files. A stored name is never rewritten, so its size is cached
+    for good: with a bucket each measurement is a request, and every upload asks for the
+    team's whole use."""
+    keys = {f"stored-size:{name}": name for name in names}
+    known = cache.get_many(list(keys))
+    measured = {}
+    for key, name in keys.items():
+        if key not in known:
+            size = _file_size(name)
+            if size is not None:
+                measured[key] = size
+    if measured:
+        cache.set_many(measured, timeout=None)
+    return {keys[key]: size for key, size in {**known, **measured}.items()}
 
 
 # -- drafts ------------------------------------------------------------------------------
@@ -62,7 +81,7 @@ def team_storage(team):
         .aggregate(total=Sum("size"))["total"]
     )
     specs = set(reviews.exclude(spec="").values_list("spec", flat=True).distinct())
-    used = (archives or 0) + sum(_file_size(name) for name in specs)
+    used = (archives or 0) + sum(_file_sizes(specs).values())
     return used, settings.TEAM_STORAGE_QUOTA_MB * 1024 * 1024
 
 
@@ -88,7 +107,7 @@ def _remove_unreferenced(names):
             continue
         try:
             default_storage.delete(name)
-        except OSError:
+        except Exception:  # OSError on disk, ClientError from a bucket: the rows are gone
             log.warning("could not delete stored file %s", name)
 
 

@@ -6,6 +6,7 @@ relay, finish) is conditional on it; once the keeper reports the review lost, or
 is refused, the run stops at once and writes nothing more: the review is someone else's.
 """
 
+import contextlib
 import logging
 import tempfile
 import threading
@@ -24,6 +25,7 @@ from reviewer.findings import prompt as findings_prompt
 from reviewer.findings import services as findings
 from reviewer.packing import PackingError, pack, write_sent_files
 from reviewer.reviews.models import Review, Status
+from reviewer.reviews.storage_files import local_copy
 from reviewer.runs import fitting, library_settings
 from reviewer.runs.keeper import Keeper
 from reviewer.runs.lifecycle import announce_final, fenced_update, status_events
@@ -46,6 +48,7 @@ class ReviewRun:
         self.sent_stored = False  # this run stored the sent files (a refit replaces them)
         self.our_tokens = None
         self.started = time.monotonic()
+        self.inputs = None  # (archive path, spec path) on this host while packing
 
     def run(self):
         self.keeper.start()
@@ -79,7 +82,8 @@ class ReviewRun:
             self._finish(Status.FAILED, error=exc.message)
             return
         ratio = library_settings.count_ratio_for(model)
-        fitted = self._fit(model, endpoint, ratio)
+        with self.local_inputs():
+            fitted = self._fit(model, endpoint, ratio)
         if fitted is None:
             return
         packed, ratio = fitted
@@ -95,7 +99,8 @@ class ReviewRun:
             log.info("review %s: %s (%s)", self.review.pk, note, exc.message)
             self._set_status(Status.PACKING, note)
             ratio = fitting.overflow_refit(model, ratio, packed, exc.overflow)
-            packed = self._pack(model, ratio)
+            with self.local_inputs():
+                packed = self._pack(model, ratio)
             if packed is None:
                 return
             self._store_pack(model, packed, ratio)
@@ -124,11 +129,22 @@ class ReviewRun:
         self._store_pack(model, packed, ratio, counted)
         return packed, ratio
 
+    @contextlib.contextmanager
+    def local_inputs(self):
+        """The archive and the spec as files on this host for as long as packing takes
+        (downloaded when the storage is a bucket, and removed afterwards), not while the
+        model answers."""
+        with local_copy(self.review.archive) as archive, local_copy(self.review.spec) as spec:
+            self.inputs = (archive, spec)
+            try:
+                yield self.inputs
+            finally:
+                self.inputs = None
+
     def _pack(self, model, ratio):
         try:
             return pack(
-                self.review.archive.path,
-                self.review.spec.path,
+                *self.inputs,
                 library_settings.budget_for(model, ratio.value),
                 library_settings.pack_options_for_review(self.review),
                 progress=pack_progress(self.writer.progress, self.started),

@@ -43,12 +43,13 @@ def run_split(run, model):
     """Runs `run`'s review in parts. False when the repository fits in one request: the
     caller then sends it as one, as a review in the usual mode would be."""
     try:
-        split = pack_split(
-            run.review.archive.path,
-            run.review.spec.path,
-            library_settings.budget_for(model),
-            library_settings.pack_options_for_review(run.review),
-        )
+        with run.local_inputs() as (archive, spec):
+            split = pack_split(
+                archive,
+                spec,
+                library_settings.budget_for(model),
+                library_settings.pack_options_for_review(run.review),
+            )
     except PackingError as exc:
         run._finish(Status.FAILED, error=str(exc))
         return True

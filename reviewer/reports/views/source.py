@@ -9,6 +9,7 @@ from django.shortcuts import render
 
 from reviewer.packing import PackingError, read_sent_file, read_source
 from reviewer.reviews.access import aget_review_for_user
+from reviewer.reviews.storage_files import local_copy
 from reviewer.runs import library_settings
 
 
@@ -21,11 +22,11 @@ async def review_source(request, pk, path):
     try:
         if review.sent_files:
             # The redacted copy the worker stored: one member, read through the zip's index.
-            text = await asyncio.to_thread(read_sent_file, review.sent_files.path, path)
+            text = await asyncio.to_thread(_read_stored, review.sent_files, read_sent_file, path)
         else:
             # Reviews from before that copy: read the archive, off the shared sync thread.
             options = await sync_to_async(library_settings.pack_options_for_review)(review)
-            text = await asyncio.to_thread(read_source, review.archive.path, path, options)
+            text = await asyncio.to_thread(_read_stored, review.archive, read_source, path, options)
     except (PackingError, OSError):
         text = None
     if text is None:
@@ -36,6 +37,13 @@ async def review_source(request, pk, path):
     context = {"review": review, "project": review.project, "path": path, "lines": lines}
     context.update(cited_range(request.GET, len(lines), review))
     return await sync_to_async(render)(request, "reviews/source.html", context)
+
+
+def _read_stored(fieldfile, read, *args):
+    # From the storage, wherever it is: a bucket's copy is streamed to a temporary file
+    # for this click and removed after it (the sent copy is small: the model's context).
+    with local_copy(fieldfile) as local:
+        return read(local, *args)
 
 
 def cited_range(query, line_count, review):
