@@ -52,7 +52,11 @@ def _wait_for(check, timeout, what):
 
 
 class Stack:
-    def __init__(self, profile, base_dir, llm_url, **extra_env):
+    def __init__(self, profile, base_dir, llm_url, separate_hosts=False, **extra_env):
+        """`separate_hosts`: the web and the worker processes get a VAR_DIR and a
+        MEDIA_ROOT of their own, as on two machines (services profile only: the embedded
+        one keeps its database and broker under VAR_DIR)."""
+        assert not separate_hosts or profile == "services", "hosts apart need services"
         self.profile = profile
         self.base_dir = Path(base_dir)
         self.port = free_port()
@@ -83,6 +87,11 @@ class Stack:
         }
         self.env.pop("DATABASE_URL", None)
         self.env.pop("REDIS_URL", None)
+        # Separate hosts share nothing on disk; otherwise both use the one var/.
+        self.worker_env = self.env
+        if separate_hosts:
+            self.env.update(host_dirs(self.base_dir / "web"))
+            self.worker_env = {**self.env, **host_dirs(self.base_dir / "worker")}
         self.database = None
         self.python = sys.executable
         if profile == "services":
@@ -91,6 +100,9 @@ class Stack:
             self.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.database}"
             redis_db = int(extra_env.get("REDIS_DB", REDIS_DB))
             self.env["REDIS_URL"] = redis_url(redis_db)
+            self.worker_env.update(
+                DATABASE_URL=self.env["DATABASE_URL"], REDIS_URL=redis_url(redis_db)
+            )
         self.server = None
         self.workers = []
         self.logs = self.base_dir / "logs"
@@ -195,7 +207,7 @@ class Stack:
                 "--without-heartbeat",
             ],
             cwd=ROOT,
-            env=self.env,
+            env=self.worker_env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -233,6 +245,10 @@ class Stack:
             f"print(repr(getattr(Review.objects.get(pk={review_id}), {field!r})))"
         )
         return eval(out.strip())  # noqa: S307 - our own repr of a model field
+
+
+def host_dirs(root):
+    return {"VAR_DIR": str(root / "var"), "MEDIA_ROOT": str(root / "media")}
 
 
 @contextlib.contextmanager
