@@ -4,16 +4,22 @@ deletion and quotas that work as they do on disk."""
 
 import os
 import tracemalloc
+from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.utils import timezone
 from storages.backends.s3 import S3Storage
 
 from reviewer.reviews import retention
 from reviewer.reviews.storage_files import local_copy
+from reviewer.runs import lifecycle
+from reviewer.runs.run import ReviewRun
 from reviewer.settings import s3_storage_options
+from tests.factories import make_pdf, make_zip
+from tests.fakes.llm_server import FakeLLMServer, answer
 
 MB = 1024 * 1024
 
@@ -177,3 +183,48 @@ def test_a_bucket_without_a_name_is_refused():
 
     with pytest.raises(ImproperlyConfigured, match="AWS_STORAGE_BUCKET_NAME"):
         s3_storage_options({"MEDIA_STORAGE": "s3"})
+
+
+def queued_review(make_review):
+    return make_review(
+        status="queued",
+        report="",
+        lease_expires_at=timezone.now() + timedelta(seconds=300),
+        archive=ContentFile(make_zip(), name="shop.zip"),
+        spec=ContentFile(make_pdf(), name="spec.pdf"),
+        cost_usd=None,
+        prompt_tokens=None,
+        completion_tokens=None,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_runs_a_review_from_the_bucket_and_keeps_no_copy(
+    s3_storage, s3_server, make_review, settings
+):
+    review = queued_review(make_review)
+    with FakeLLMServer() as llm:
+        llm.script(answer("## Conformance\n\nFine (shop/app/api.py:1).\n"))
+        settings.LLM_BASE_URL, settings.LLM_API_KEY = llm.url, "sk-test"
+        ReviewRun(review.pk, lifecycle.claim(review.pk)).run()
+        # The PDF went out with the request, read after packing had ended.
+        assert any(
+            p.get("type") == "file" for p in llm.requests[-1]["body"]["messages"][-1]["content"]
+        )
+    review.refresh_from_db()
+    assert review.status == "done", review.error
+    assert review.sent_files.name in s3_server.keys(s3_storage)
+    assert temp_files(settings) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_archive_lost_from_the_bucket_fails_the_review_in_one_sentence(
+    s3_storage, s3_server, make_review, settings
+):
+    review = queued_review(make_review)
+    s3_server.client().delete_object(Bucket=s3_storage, Key=review.archive.name)
+    ReviewRun(review.pk, lifecycle.claim(review.pk)).run()
+    review.refresh_from_db()
+    assert review.status == "failed"
+    assert review.error == "The uploaded files could not be read from storage."
+    assert temp_files(settings) == []

@@ -16,6 +16,10 @@ from django.conf import settings
 CHUNK_BYTES = 1024 * 1024
 
 
+class StoredFileUnreadable(OSError):
+    """A stored file could not be copied to this host (lost, or the bucket failed)."""
+
+
 def is_local(storage):
     """Whether the storage can name a path on this host for its files."""
     try:
@@ -59,7 +63,10 @@ def _download(storage, name, out):
             bucket.Object(key).download_fileobj(out, Config=storage.transfer_config)
         except (BotoCoreError, ClientError) as exc:
             # Callers treat a stored file that cannot be read as they treat a lost one.
-            raise OSError(f"could not read {name} from the bucket: {exc}") from exc
+            raise StoredFileUnreadable(f"could not read {name} from the bucket: {exc}") from exc
         return
-    with storage.open(name, "rb") as source:
-        shutil.copyfileobj(source, out, CHUNK_BYTES)
+    try:
+        with storage.open(name, "rb") as source:
+            shutil.copyfileobj(source, out, CHUNK_BYTES)
+    except OSError as exc:
+        raise StoredFileUnreadable(f"could not read {name}: {exc}") from exc

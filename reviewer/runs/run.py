@@ -25,7 +25,7 @@ from reviewer.findings import prompt as findings_prompt
 from reviewer.findings import services as findings
 from reviewer.packing import PackingError, pack, write_sent_files
 from reviewer.reviews.models import Review, Status
-from reviewer.reviews.storage_files import local_copy
+from reviewer.reviews.storage_files import StoredFileUnreadable, local_copy
 from reviewer.runs import fitting, library_settings
 from reviewer.runs.keeper import Keeper
 from reviewer.runs.lifecycle import announce_final, fenced_update, status_events
@@ -49,13 +49,21 @@ class ReviewRun:
         self.our_tokens = None
         self.started = time.monotonic()
         self.inputs = None  # (archive path, spec path) on this host while packing
+        self.spec_path = None  # the spec's copy on this host, for the whole run
+        self.copies = contextlib.ExitStack()
 
     def run(self):
         self.keeper.start()
         try:
-            self._run()
+            with self.copies:
+                self._run()
         except FenceLost as exc:
             log.warning("review %s: run %s stopped: %s", self.review.pk, self.token, exc)
+        except StoredFileUnreadable:
+            log.exception("review %s: its uploads could not be read", self.review.pk)
+            self._finish_quietly(
+                Status.FAILED, error="The uploaded files could not be read from storage."
+            )
         except SoftTimeLimitExceeded:
             minutes = settings.CELERY_TASK_TIME_LIMIT // 60
             self._finish_quietly(
@@ -131,11 +139,13 @@ class ReviewRun:
 
     @contextlib.contextmanager
     def local_inputs(self):
-        """The archive and the spec as files on this host for as long as packing takes
-        (downloaded when the storage is a bucket, and removed afterwards), not while the
-        model answers."""
-        with local_copy(self.review.archive) as archive, local_copy(self.review.spec) as spec:
-            self.inputs = (archive, spec)
+        """The archive and the spec as files on this host (downloaded when the storage is
+        a bucket): the archive for as long as packing takes, the spec until the run ends,
+        since its bytes are read again whenever a request is built."""
+        if self.spec_path is None:
+            self.spec_path = self.copies.enter_context(local_copy(self.review.spec))
+        with local_copy(self.review.archive) as archive:
+            self.inputs = (archive, self.spec_path)
             try:
                 yield self.inputs
             finally:
