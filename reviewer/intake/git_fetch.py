@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from reviewer import netcheck
 from reviewer.intake import git_errors
-from reviewer.intake.git_process import Runner, Stopped, config_args, environment, tree_bytes
+from reviewer.intake.git_process import Runner, Stopped, config_args, environment
 from reviewer.packing.archive import human
 from reviewer.packing.models import PackOptions
 
