@@ -51,7 +51,10 @@ def server(tmp_path_factory):
         },
     )
     pointer = lfs_pointer(b"large binary content")
-    server.commit("lfs", {".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n", "data.bin": pointer})
+    server.commit(
+        "lfs",
+        {".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n", "data.bin": pointer},
+    )
     server.pointer = pointer
     server.commit("big", {"blob.bin": os.urandom(3 * 1024 * 1024)})
     server.commit("many", {f"f{i:03}.txt": f"{i}\n" for i in range(40)})
@@ -85,7 +88,9 @@ def fetch_error(*args, **kwargs):
 
 
 # -- refs -----------------------------------------------------------------------------
-def test_the_remote_head_is_fetched_when_no_ref_is_given_and_its_commit_is_recorded(server, tmp_path):
+def test_the_remote_head_is_fetched_when_no_ref_is_given_and_its_commit_is_recorded(
+    server, tmp_path
+):
     got = fetch(server.url("public"), None, None, tmp_path, limits())
     assert (got.ref, got.commit_sha) == ("main", server.shas["tip"])
     assert got.archive_path == tmp_path / "repository.tar.gz"
@@ -99,7 +104,8 @@ def test_the_remote_head_need_not_be_main(server, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("ref", "expected"), [("dev", "dev"), ("v1.0", "first"), ("light", "dev"), ("refs/heads/main", "tip")]
+    ("ref", "expected"),
+    [("dev", "dev"), ("v1.0", "first"), ("light", "dev"), ("refs/heads/main", "tip")],
 )
 def test_branches_and_tags_are_fetched_at_their_commit(server, tmp_path, ref, expected):
     got = fetch(server.url("public"), ref, None, tmp_path, limits())
@@ -154,7 +160,9 @@ def test_a_wrong_token_is_refused_without_showing_it(server, tmp_path, caplog):
     assert TOKEN not in caplog.text
 
 
-def test_the_token_travels_in_the_environment_never_in_argv_or_logs(server, tmp_path, monkeypatch, caplog):
+def test_the_token_travels_in_the_environment_never_in_argv_or_logs(
+    server, tmp_path, monkeypatch, caplog
+):
     caplog.set_level(logging.DEBUG)
     calls = []
     real = git_process.subprocess.Popen
@@ -224,7 +232,9 @@ def test_a_user_name_or_password_in_the_url_is_refused_without_repeating_it(url)
     with pytest.raises(FetchError) as caught:
         check_url(url, allow_private=False)
     assert "user name or password" in caught.value.message
-    assert TOKEN not in caught.value.message and "pass" not in caught.value.message.split(";")[0][-6:]
+    assert (
+        TOKEN not in caught.value.message and "pass" not in caught.value.message.split(";")[0][-6:]
+    )
 
 
 @pytest.mark.parametrize(
@@ -264,7 +274,9 @@ def test_urls_are_normalised(monkeypatch):
     monkeypatch.setattr(
         git_fetch, "getaddrinfo", lambda host, port, type: [(2, type, 6, "", (PUBLIC_IP, port))]
     )
-    assert check_url(" HTTPS://GitHub.COM:443/o/r.git#readme ", False) == "https://github.com/o/r.git"
+    assert (
+        check_url(" HTTPS://GitHub.COM:443/o/r.git#readme ", False) == "https://github.com/o/r.git"
+    )
     assert check_url("https://github.com:8443/o/r", False) == "https://github.com:8443/o/r"
 
 
