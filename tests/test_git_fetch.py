@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from reviewer.intake import git_errors, git_fetch, git_process
+from reviewer.intake import git_errors, git_process, git_urls
 from reviewer.intake.git_fetch import FetchError, FetchLimits, check_url, display_url, fetch
 from tests.fakes.git_server import GitServer, GitServerProcess, lfs_pointer
 
@@ -58,6 +58,7 @@ def server(tmp_path_factory):
     server.pointer = pointer
     server.commit("big", {"blob.bin": os.urandom(3 * 1024 * 1024)})
     server.commit("many", {f"f{i:03}.txt": f"{i}\n" for i in range(40)})
+    server.ensure("empty")
     server.stalls.add("slow")
     server.redirects["moved"] = server.url("public", host="localhost")
     with server:
@@ -124,6 +125,11 @@ def test_a_missing_branch_or_tag_gets_one_sentence(server, tmp_path):
     message = fetch_error(server.url("public"), "nope", None, tmp_path, limits())
     assert message == "The branch or tag 'nope' does not exist in the repository."
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_repository_gets_one_sentence(server, tmp_path):
+    message = fetch_error(server.url("empty"), None, None, tmp_path, limits())
+    assert message == "The repository has no default branch (it may be empty)."
 
 
 def test_a_short_sha_asks_for_the_full_one(server, tmp_path):
@@ -265,14 +271,14 @@ def test_a_name_with_any_private_address_is_refused(monkeypatch):
             (socket.AF_INET6, type, 6, "", ("::ffff:10.0.0.5", port, 0, 0)),
         ]
 
-    monkeypatch.setattr(git_fetch, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(git_urls, "getaddrinfo", getaddrinfo)
     with pytest.raises(FetchError):
         check_url("https://rebind.example/o/r.git", allow_private=False)
 
 
 def test_urls_are_normalised(monkeypatch):
     monkeypatch.setattr(
-        git_fetch, "getaddrinfo", lambda host, port, type: [(2, type, 6, "", (PUBLIC_IP, port))]
+        git_urls, "getaddrinfo", lambda host, port, type: [(2, type, 6, "", (PUBLIC_IP, port))]
     )
     assert (
         check_url(" HTTPS://GitHub.COM:443/o/r.git#readme ", False) == "https://github.com/o/r.git"
@@ -294,7 +300,7 @@ def test_git_connects_to_the_checked_address_not_to_a_fresh_lookup(server, tmp_p
         looked_up.append(host)
         return [(socket.AF_INET, type, 6, "", ("127.0.0.1", port))]
 
-    monkeypatch.setattr(git_fetch, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(git_urls, "getaddrinfo", getaddrinfo)
     url = f"http://git.reviewer.invalid:{server.port}/public.git"
     got = fetch(url, "dev", None, tmp_path, limits())
     assert got.commit_sha == server.shas["dev"]
@@ -386,3 +392,30 @@ def test_the_git_server_runs_as_a_subprocess_for_end_to_end_tests(server, tmp_pa
         assert names(got.archive_path) == ["private.py"]
         message = fetch_error(running.url("private"), None, None, tmp_path / "x", limits())
         assert "needs an access token" in message
+
+
+def pkt_line(text):
+    return f"{len(text) + 4:04x}{text}".encode()
+
+
+@pytest.mark.parametrize("chunked", [True, False])
+def test_the_git_servers_bridge_passes_a_streamed_body_to_http_backend(server, chunked):
+    import http.client
+
+    body = pkt_line(f"want {server.shas['tip']} ofs-delta\n") + b"0000" + pkt_line("done\n")
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    headers = {"Content-Type": "application/x-git-upload-pack-request"}
+    if chunked:
+        connection.request(
+            "POST",
+            "/public.git/git-upload-pack",
+            iter([body[:10], body[10:]]),
+            headers,
+            encode_chunked=True,
+        )
+    else:
+        connection.request("POST", "/public.git/git-upload-pack", body, headers)
+    answer = connection.getresponse()
+    assert answer.status == 200
+    assert answer.getheader("Content-Type") == "application/x-git-upload-pack-result"
+    assert b"PACK" in answer.read()
