@@ -419,3 +419,22 @@ def test_the_git_servers_bridge_passes_a_streamed_body_to_http_backend(server, c
     assert answer.status == 200
     assert answer.getheader("Content-Type") == "application/x-git-upload-pack-result"
     assert b"PACK" in answer.read()
+
+
+def test_a_dns_lookup_that_hangs_counts_against_the_time_limit(tmp_path, monkeypatch):
+    import threading
+
+    release = threading.Event()
+
+    def getaddrinfo(host, port, type):
+        release.wait(30)
+        return [(socket.AF_INET, type, 6, "", (PUBLIC_IP, port))]
+
+    monkeypatch.setattr(git_urls, "getaddrinfo", getaddrinfo)
+    try:
+        message = fetch_error(
+            "https://slow-dns.example/o/r.git", None, None, tmp_path, limits(timeout_seconds=0.5)
+        )
+    finally:
+        release.set()
+    assert message == "The repository host slow-dns.example could not be found."

@@ -51,7 +51,7 @@ SHORT_SHA = re.compile(r"[0-9a-f]{7,39}")
 class FetchLimits:
     max_bytes: int  # bounds the download, the files of the commit together, and the archive
     max_members: int  # files (and symlinks) in the commit
-    timeout_seconds: float  # the whole fetch, from the first DNS lookup to the archive
+    timeout_seconds: float  # the whole fetch, from the DNS lookup to the archive
     allow_private: bool  # private addresses and plain http (tests, closed networks)
     allow_submodules: bool = False  # False: refuse a repository with submodules
     allow_lfs: bool = False  # False: refuse a repository whose files are LFS pointers
@@ -84,7 +84,7 @@ def fetch(url: str, ref: str | None, token: str | None, work_dir: Path, limits: 
     archive is left under work_dir, and nothing at all after an error."""
     deadline = time.monotonic() + limits.timeout_seconds
     scheme, host, port, path = git_urls.parse(url, limits.allow_private)
-    address = git_urls.checked_address(host, port, limits.allow_private)
+    address = git_urls.checked_address(host, port, limits.allow_private, limits.timeout_seconds)
     clean_url = git_urls.join(scheme, host, port, path)
     ref = git_urls.check_ref(ref)
     git_urls.check_token(token)

@@ -7,6 +7,7 @@ path; no user name or password, no query. The host must resolve to public addres
 
 import re
 import socket
+import threading
 from urllib.parse import urlsplit, urlunsplit
 
 from reviewer import netcheck
@@ -107,13 +108,38 @@ def join(scheme, host, port, path):
     return urlunsplit((scheme, netloc, path, "", ""))
 
 
-def checked_address(host, port, allow_private):
+def checked_address(host, port, allow_private, timeout=None):
+    """The address git is pinned to; a lookup that outlasts `timeout` counts as failed."""
+    lookup = getaddrinfo if timeout is None else _bounded(getaddrinfo, timeout)
     try:
-        return netcheck.resolve(host, port, allow_private, getaddrinfo)
+        return netcheck.resolve(host, port, allow_private, lookup)
     except netcheck.Unresolvable:
         raise FetchError(f"The repository host {host} could not be found.")
     except netcheck.PrivateAddress:
         raise FetchError(f"The repository host {host} is a private or reserved address.")
+
+
+def _bounded(lookup, timeout):
+    def bounded(*args, **kwargs):
+        # The resolver cannot be interrupted: it finishes in a daemon thread, unwaited for.
+        result = {}
+
+        def run():
+            try:
+                result["value"] = lookup(*args, **kwargs)
+            except Exception as exc:  # handed to the caller below
+                result["error"] = exc
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
+            raise TimeoutError("the lookup took too long")
+        if "error" in result:
+            raise result["error"]
+        return result["value"]
+
+    return bounded
 
 
 def pin(host, port, address):
