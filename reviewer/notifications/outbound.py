@@ -1,36 +1,22 @@
 """POSTing to a URL a user typed, without letting it reach the server's own network.
 
-The host is resolved once, every address it resolves to is checked, and the connection
-goes to the checked address itself (the URL's host travels in the Host header and, for
-TLS, as the SNI name the certificate is verified against): a DNS answer that changes
-between the check and the connection (DNS rebinding) cannot redirect it. Redirects are
+The host is resolved once, every address it resolves to is checked (reviewer.netcheck),
+and the connection goes to the checked address itself (the URL's host travels in the Host
+header and, for TLS, as the SNI name the certificate is verified against): a DNS answer
+that changes between the check and the connection (DNS rebinding) cannot redirect it. Redirects are
 never followed. Plain Python with httpx, no Django.
 """
 
-import ipaddress
 import socket
 
 import httpx
 
+from reviewer import netcheck
+from reviewer.netcheck import forbidden_address  # noqa: F401 - the forms import it from here
+
 
 class Refused(Exception):
     """The URL may not be called; the message is one sentence for the delivery log."""
-
-
-def forbidden_address(address):
-    """True for every address that is not plainly on the public internet."""
-    ip = ipaddress.ip_address(address)
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return (
-        not ip.is_global
-        or ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_reserved
-        or ip.is_multicast
-        or ip.is_unspecified
-    )
 
 
 def check_url(url, allow_private=False):
@@ -50,20 +36,13 @@ def check_url(url, allow_private=False):
 
 
 def resolve(host, port, allow_private=False, getaddrinfo=socket.getaddrinfo):
-    """The address to connect to: the first one the host resolves to, once all of them
-    passed the check (a name with one private address among public ones is refused)."""
+    """The checked address to connect to (see reviewer.netcheck.resolve)."""
     try:
-        infos = getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+        return netcheck.resolve(host, port, allow_private, getaddrinfo)
+    except netcheck.Unresolvable:
         raise Refused(f"The webhook host {host} could not be resolved.")
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
-    if not addresses:
-        raise Refused(f"The webhook host {host} could not be resolved.")
-    if not allow_private:
-        for address in addresses:
-            if forbidden_address(address.split("%")[0]):
-                raise Refused(f"The webhook host {host} resolves to a private or reserved address.")
-    return addresses[0]
+    except netcheck.PrivateAddress:
+        raise Refused(f"The webhook host {host} resolves to a private or reserved address.")
 
 
 def post(url, body, headers, *, timeout=10.0, allow_private=False, transport=None):
