@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewer.settings")
 
@@ -23,3 +23,11 @@ def _stop_reaper(sender, **kwargs):
     from reviewer.runs.reaper import stop_reaper_thread
 
     stop_reaper_thread()
+
+
+@worker_process_init.connect
+def _pack_in_the_child(**kwargs):
+    # A prefork pool's child is daemonic: it cannot start packing processes of its own.
+    from reviewer.runs.packing_pool import use_in_process
+
+    use_in_process()

@@ -22,11 +22,12 @@ from reviewer import llm
 from reviewer.counts.services import record as record_counts
 from reviewer.findings import prompt as findings_prompt
 from reviewer.findings import services as findings
-from reviewer.packing import PackingError, pack, write_sent_files
+from reviewer.packing import PackingError, write_sent_files
 from reviewer.reviews.models import Review, Status
 from reviewer.runs import fitting, library_settings
 from reviewer.runs.keeper import Keeper
 from reviewer.runs.lifecycle import announce_final, fenced_update, status_events
+from reviewer.runs.packing_pool import PackCancelled, pack
 from reviewer.runs.progress import TokenMeter, pack_progress
 from reviewer.runs.writer import RunWriter
 from reviewer.streams.relay import FenceLost
@@ -54,7 +55,8 @@ class ReviewRun:
         except FenceLost as exc:
             log.warning("review %s: run %s stopped: %s", self.review.pk, self.token, exc)
         except SoftTimeLimitExceeded:
-            minutes = settings.CELERY_TASK_TIME_LIMIT // 60
+            # A prefork worker's backstop; the keeper stops the run at its limit first.
+            minutes = settings.REVIEW_TIME_LIMIT // 60
             self._finish_quietly(
                 Status.FAILED, error=f"The review took longer than its {minutes}-minute limit."
             )
@@ -132,9 +134,13 @@ class ReviewRun:
                 library_settings.budget_for(model, ratio.value),
                 library_settings.pack_options_for_review(self.review),
                 progress=pack_progress(self.writer.progress, self.started),
+                cancel=self.cancel,
             )
         except PackingError as exc:
             self._finish(Status.FAILED, error=str(exc))
+            return None
+        except PackCancelled:
+            self._finish_cancelled("cancelled while packing")
             return None
 
     def _request(self, model, packed):
@@ -260,6 +266,9 @@ class ReviewRun:
         if self.keeper.lost.is_set():
             # The cancel came from the keeper: the review is no longer this run's.
             raise FenceLost(self.keeper.reason)
+        if self.keeper.timed_out:
+            self._finish(Status.FAILED, error=self.keeper.timed_out)
+            return
         self._finish(Status.CANCELLED, note=note)
 
     def _finish(self, status, *, error="", note="", **fields):
