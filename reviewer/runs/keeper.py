@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from reviewer.reviews.models import Review
-from reviewer.runs.lifecycle import renew_lease
+from reviewer.runs.lifecycle import fenced, renew_lease
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,20 @@ class Keeper:
         self._failures = 0
         self._stopped = False
         self._busy = threading.Lock()  # held while the keepers' thread works on this one
+        self._checkpoint = None
+        self._checkpoint_lock = threading.Lock()
 
     def owns(self):
         """False once the run lost the review, or its last renewal is as old as a lease
         (the reaper may be taking it over even before the keeper notices)."""
         return not self.lost.is_set() and time.monotonic() - self._renewed < self.lease
+
+    def checkpoint(self, **fields):
+        """Writes `fields` (the text streamed so far) into the row from the keepers'
+        thread, within half a second: the run's own thread holds no connection while it
+        streams. A newer checkpoint replaces one not written yet."""
+        with self._checkpoint_lock:
+            self._checkpoint = fields or None
 
     def start(self):
         _keepers.add(self)
@@ -76,6 +85,9 @@ class Keeper:
                         return
                     self._renewed = time.monotonic()
                     self._next_renewal = self._renewed + self._renew_every
+                if not self._write_checkpoint():
+                    self._lose("another worker took this review over")
+                    return
                 if cancel_requested:
                     self.cancel.set()
                 self._failures = 0
@@ -89,6 +101,18 @@ class Keeper:
                     self._lose("its lease could not be renewed: the database did not answer")
                     return
             self._next_step = time.monotonic() + self._pause()
+
+    def _write_checkpoint(self):
+        with self._checkpoint_lock:
+            fields, self._checkpoint = self._checkpoint, None
+        if not fields:
+            return True
+        try:
+            return bool(fenced(self.review_id, self.token).update(**fields))
+        except Exception:
+            with self._checkpoint_lock:
+                self._checkpoint = self._checkpoint or fields  # tried again next step
+            raise
 
     def _check_limit(self):
         if self.timed_out or not self.limit:

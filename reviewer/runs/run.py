@@ -15,7 +15,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.functions import Now
 
 from reviewer import llm
@@ -127,12 +127,15 @@ class ReviewRun:
         return packed, ratio
 
     def _pack(self, model, ratio):
+        paths = self.review.archive.path, self.review.spec.path
+        budget = library_settings.budget_for(model, ratio.value)
+        options = library_settings.pack_options_for_review(self.review)
+        release_connection()  # a pack may wait for a packing process
         try:
             return pack(
-                self.review.archive.path,
-                self.review.spec.path,
-                library_settings.budget_for(model, ratio.value),
-                library_settings.pack_options_for_review(self.review),
+                *paths,
+                budget,
+                options,
                 progress=pack_progress(self.writer.progress, self.started),
                 cancel=self.cancel,
             )
@@ -174,11 +177,13 @@ class ReviewRun:
         status = Status.STREAMING
         finished = None
         meter = TokenMeter(self.started)
+        request = self._request(model, packed)
+        release_connection()
         try:
             for event in llm.stream_review(
                 model,
                 endpoint,
-                self._request(model, packed),
+                request,
                 settings=library_settings.client_settings(),
                 shared=library_settings.shared_state(),
                 cancel=self.cancel,
@@ -254,13 +259,15 @@ class ReviewRun:
     def _set_status(self, status, note):
         self._update(status=status, status_note=note[:300])
         self.writer.events(status_events(status, note))
+        release_connection()
 
     def _maybe_checkpoint(self):
         if time.monotonic() - self.last_checkpoint < settings.REVIEW_CHECKPOINT_SECONDS:
             return
         self.last_checkpoint = time.monotonic()
+        self._check_owner()
         self.writer.flush()
-        self._update(report="".join(self.text), report_event_id=self.writer.last_id)
+        self.keeper.checkpoint(report="".join(self.text), report_event_id=self.writer.last_id)
 
     def _finish_cancelled(self, note):
         if self.keeper.lost.is_set():
@@ -276,6 +283,7 @@ class ReviewRun:
         if status == Status.FAILED:
             # Error sentences never hold a key (the library redacts them).
             log.warning("review %s failed: %s", self.review.pk, error)
+        self.keeper.checkpoint()  # the final write carries the whole text
         self.writer.flush()
         report = "".join(self.text)
         # Read before the final write and stored with it: the final view has its findings.
@@ -300,6 +308,14 @@ class ReviewRun:
             self._finish(status, error=error)
         except FenceLost as exc:
             log.warning("review %s: run %s stopped: %s", self.review.pk, self.token, exc)
+
+
+def release_connection():
+    """Closes this thread's database connection between a run's bursts of writes: a
+    worker streams a hundred reviews on threads, and a connection held by each would
+    take about all a PostgreSQL server allows. Reopened on the next query."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def _internal_error_sentence(exc):
