@@ -5,8 +5,9 @@ real Celery worker as subprocesses, in one of the two profiles.
   worker (so the e2e tests still cover the pool a deployment may choose);
 - services: a fresh PostgreSQL database and a Redis database of its own, two web
   processes and a worker as documented (reviews on threads), all run by the python of
-  `E2E_RUNTIME_PYTHON` when set (`make test` points it at a venv built from requirements.txt alone, so that a runtime
-  dependency only the test tools bring in fails here as it would in a deployment).
+  `E2E_RUNTIME_PYTHON` when set (`make test` points it at a venv built from
+  requirements.txt alone, so that a runtime dependency only the test tools bring in
+  fails here as it would in a deployment).
 """
 
 import contextlib
@@ -94,6 +95,7 @@ class Stack:
             self.env["REDIS_URL"] = redis_url(redis_db)
         self.server = None
         self.workers = []
+        self.workers_started = 0
         self.logs = self.base_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
 
@@ -176,8 +178,11 @@ class Stack:
         """`pool` None: the services profile starts the worker as documented (reviews on
         threads, packing in processes), the embedded one a prefork worker of two children,
         the pool a deployment may still choose."""
-        name = name or f"w{len(self.workers)}@e2e"
-        log = open(self.logs / f"worker-{len(self.workers)}.log", "ab")  # noqa: SIM115
+        number = self.workers_started
+        self.workers_started += 1
+        name = name or f"w{number}@e2e"
+        log_path = self.logs / f"worker-{number}.log"
+        log = open(log_path, "ab")  # noqa: SIM115
         pool = pool or ("threads" if self.profile == "services" else "prefork")
         env = {**self.env, "WORKER_POOL": pool, **extra_env}
         if pool == "prefork":
@@ -206,11 +211,16 @@ class Stack:
         )
         self.workers.append(worker)
         _wait_for(
-            lambda: "ready" in (self.logs / f"worker-{len(self.workers) - 1}.log").read_text(),
+            lambda: "ready" in log_path.read_text(),
             60,
             "the Celery worker",
         )
         return worker
+
+    def stop_worker(self, worker):
+        """A warm shutdown, as a deployment stops a worker."""
+        _terminate(worker)
+        self.workers.remove(worker)
 
     def kill_worker(self, worker):
         # The whole worker at once, like a lost host: with prefork the task runs in a
