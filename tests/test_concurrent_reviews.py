@@ -146,3 +146,23 @@ def test_relay_and_row_writes_grow_with_time_not_with_tokens(
     assert review.status == "done" and review.report == "x" * chunks
     assert len(appends) < chunks / 6, len(appends)
     assert len(updates) < chunks / 15, len(updates)
+
+
+def test_the_embedded_broker_shows_a_message_only_once_it_is_whole(tmp_path):
+    from kombu import Connection
+
+    folder = tmp_path / "queue"
+    folder.mkdir()
+    options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    with Connection(
+        "filesystem://",
+        transport="reviewer.runs.file_broker:Transport",
+        transport_options=options,
+    ) as connection:
+        queue = connection.SimpleQueue("reviews")
+        # A message being written: a reader must pass it by.
+        (folder / ".1_x.reviews.msg.partial").write_bytes(b"")
+        queue.put({"review": 1})
+        assert [p.name for p in folder.iterdir() if p.name.endswith(".reviews.msg")]
+        assert queue.get(timeout=1).payload == {"review": 1}
+        queue.close()

@@ -6,6 +6,7 @@ relay, finish) is conditional on it; once the keeper reports the review lost, or
 is refused, the run stops at once and writes nothing more: the review is someone else's.
 """
 
+import dataclasses
 import logging
 import tempfile
 import threading
@@ -101,7 +102,7 @@ class ReviewRun:
             if packed is None:
                 return
             self._store_pack(model, packed, ratio)
-            self._stream(model, endpoint, packed, refit_allowed=False, note=note)
+            self._stream(model, endpoint, _slim(packed), refit_allowed=False, note=note)
 
     def _fit(self, model, endpoint, ratio):
         """Pack by the ratio; where the provider counts, ask it, and pack once more if it
@@ -124,7 +125,7 @@ class ReviewRun:
             # Once more, to show the count the request is sent with; no second refit.
             counted = fitting.provider_count(model, endpoint, self._request(model, packed))
         self._store_pack(model, packed, ratio, counted)
-        return packed, ratio
+        return _slim(packed), ratio
 
     def _pack(self, model, ratio):
         paths = self.review.archive.path, self.review.spec.path
@@ -308,6 +309,12 @@ class ReviewRun:
             self._finish(status, error=error)
         except FenceLost as exc:
             log.warning("review %s: run %s stopped: %s", self.review.pk, self.token, exc)
+
+
+def _slim(packed):
+    """The pack without its file lists, which the row's summary holds now: a worker runs
+    a hundred reviews, and a large repository's lists are megabytes each."""
+    return dataclasses.replace(packed, included=[], excluded=[], redactions=[], coverage={})
 
 
 def release_connection():
