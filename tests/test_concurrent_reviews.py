@@ -148,21 +148,27 @@ def test_relay_and_row_writes_grow_with_time_not_with_tokens(
     assert len(updates) < chunks / 15, len(updates)
 
 
-def test_the_embedded_broker_shows_a_message_only_once_it_is_whole(tmp_path):
+def test_the_embedded_broker_shows_a_message_only_once_it_is_whole(tmp_path, monkeypatch):
     from kombu import Connection
+    from kombu.utils.json import dumps
+
+    from reviewer.runs import file_broker
 
     folder = tmp_path / "queue"
     folder.mkdir()
+    seen_while_writing = []
+
+    def watched_dumps(payload):
+        # What a worker polling the folder would find while the message is written.
+        seen_while_writing.extend(p.name for p in folder.iterdir() if p.name.endswith(".msg"))
+        return dumps(payload)
+
+    monkeypatch.setattr(file_broker, "dumps", watched_dumps)
     options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
-    with Connection(
-        "filesystem://",
-        transport="reviewer.runs.file_broker:Transport",
-        transport_options=options,
-    ) as connection:
-        queue = connection.SimpleQueue("reviews")
-        # A message being written: a reader must pass it by.
-        (folder / ".1_x.reviews.msg.partial").write_bytes(b"")
+    transport = "reviewer.runs.file_broker:Transport"
+    with Connection("filesystem://", transport=transport, transport_options=options) as conn:
+        queue = conn.SimpleQueue("reviews")
         queue.put({"review": 1})
-        assert [p.name for p in folder.iterdir() if p.name.endswith(".reviews.msg")]
+        assert seen_while_writing == []
         assert queue.get(timeout=1).payload == {"review": 1}
         queue.close()
