@@ -103,6 +103,9 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, with a bound on a threads worker's connections.
+        DATABASES["default"]["ENGINE"] = "reviewer.runs.postgresql"
 else:
     DATABASES = {
         "default": {
@@ -222,6 +225,9 @@ CELERY_WORKER_CONCURRENCY = REVIEW_SLOTS
 # Processes that pack for the worker's reviews (CPU-bound, off the streaming threads);
 # 0 packs on the review's own thread. A prefork worker always packs in its child.
 PACK_PROCESSES = env_int("PACK_PROCESSES", os.cpu_count() or 1)
+# PostgreSQL connections one threads worker opens at most; its threads wait for a free
+# one. 0: no bound.
+WORKER_DB_CONNECTIONS = env_int("WORKER_DB_CONNECTIONS", 20)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

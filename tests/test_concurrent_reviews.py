@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import OperationalError
 from django.utils import timezone
 
 from reviewer.reviews.models import Review
@@ -172,3 +173,34 @@ def test_the_embedded_broker_shows_a_message_only_once_it_is_whole(tmp_path, mon
         assert seen_while_writing == []
         assert queue.get(timeout=1).payload == {"review": 1}
         queue.close()
+
+
+def test_a_bounded_worker_opens_no_more_postgresql_connections_than_allowed():
+    from reviewer.runs.postgresql import base
+
+    opened = []
+
+    class Handle:
+        """Stands in for psycopg's connection: only its lifetime counts here."""
+
+    class Counting(base.base.DatabaseWrapper):
+        def get_new_connection(self, conn_params):
+            opened.append(1)
+            return Handle()
+
+    base.limit_connections(2)
+    try:
+        wrapper = type("Bounded", (base.DatabaseWrapper, Counting), {})
+        first = wrapper.get_new_connection(wrapper.__new__(wrapper), {})
+        second = wrapper.get_new_connection(wrapper.__new__(wrapper), {})
+        base.WAIT_SECONDS, wait = 0.2, base.WAIT_SECONDS
+        try:
+            with pytest.raises(OperationalError):
+                wrapper.get_new_connection(wrapper.__new__(wrapper), {})
+            del first  # closed and gone: its place is free again
+            third = wrapper.get_new_connection(wrapper.__new__(wrapper), {})
+        finally:
+            base.WAIT_SECONDS = wait
+        assert len(opened) == 3 and second is not None and third is not None
+    finally:
+        base.limit_connections(0)
