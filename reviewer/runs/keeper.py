@@ -166,9 +166,9 @@ class _Keepers:
 
     def _loop(self):
         idle = True
-        try:
-            while True:
-                time.sleep(TICK_SECONDS)
+        while True:
+            time.sleep(TICK_SECONDS)
+            try:
                 now = time.monotonic()
                 with self._lock:
                     due = [k for k in self._keepers if k.due(now)]
@@ -179,8 +179,9 @@ class _Keepers:
                 elif empty and not idle:
                     idle = True
                     close_old_connections()  # no connection held while no review runs
-        finally:
-            close_old_connections()
+            except Exception:
+                # Never ends: every running review of the process depends on this thread.
+                log.exception("the keepers' thread failed a round")
 
     def _step(self, due):
         try:
