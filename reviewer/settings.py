@@ -225,7 +225,7 @@ CELERY_WORKER_CONCURRENCY = REVIEW_SLOTS
 # Processes that pack for the worker's reviews (CPU-bound, off the streaming threads);
 # 0 packs on the review's own thread. A prefork worker always packs in its child. Each
 # holds the tokenizer and the libraries (about 150 MB): one per core, four at most, keeps
-# a worker's memory bounded on a large host while packing a review a second or more.
+# a worker's memory bounded on a large host.
 PACK_PROCESSES = env_int("PACK_PROCESSES", min(os.cpu_count() or 1, 4))
 # PostgreSQL connections one threads worker opens at most; its threads wait for a free
 # one. 0: no bound.
