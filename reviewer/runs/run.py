@@ -284,7 +284,8 @@ class ReviewRun:
         if status == Status.FAILED:
             # Error sentences never hold a key (the library redacts them).
             log.warning("review %s failed: %s", self.review.pk, error)
-        self.keeper.checkpoint()  # the final write carries the whole text
+        # The final write carries the whole text: no checkpoint may land after it.
+        self.keeper.stop()
         self.writer.flush()
         report = "".join(self.text)
         # Read before the final write and stored with it: the final view has its findings.
