@@ -302,8 +302,11 @@ class ReviewRun:
                 **fields,
             )
             findings.store(parsed)
-        # The row is final and ours: no other writer touches this review's relay now.
-        announce_final(self.review.pk, status, note or error)
+        # The row is final and ours: no other writer touches this review's relay now. Its
+        # `done` goes out once the row is committed (split mode finishes inside the lock
+        # of a larger transaction), so that a viewer told `done` reads the final row.
+        review_id = self.review.pk
+        transaction.on_commit(lambda: announce_final(review_id, status, note or error))
 
     def _finish_quietly(self, status, *, error):
         try:
