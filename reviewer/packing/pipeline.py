@@ -30,6 +30,7 @@ from .models import (
     SpecDocument,
 )
 from .names import display_name
+from .parallel import Pool, default_workers
 from .pdf import check_pdf
 from .progress import FITTING, READING, ProgressCallback, nothing
 from .request import INSTRUCTIONS, Candidate, Omitted, fit
@@ -96,19 +97,38 @@ def pack(
     options = options or PackOptions()
     spec = _check_spec(spec_path, budget, options)
     room = _room(budget, options, spec)
-    prefix, by_path = _read_repository(archive_path, options, progress)
-    selector = _selector(by_path, options)
     cache = (
         TokenCache.open(options.cache_dir, options.cache_max_entries) if options.cache_dir else None
     )
+    # Started first: the children get ready while this process reads the archive.
+    pool = start_pool(archive_path, options, cache)
     try:
-        scanned = scan(by_path, selector, options, cache, progress)
+        prefix, by_path = _read_repository(archive_path, options, progress)
+        selector = _selector(by_path, options)
+        scanned = scan(by_path, selector, options, cache, progress, pool)
         progress(FITTING, 0, len(scanned.candidates))
         title = _title(prefix, archive_path, options)
         return _fit_pack(title, spec, scanned, room, _cached_counter(cache))
     finally:
+        if pool is not None:
+            pool.close()
         if cache is not None:
             cache.close()  # writes the new counts
+
+
+def start_pool(
+    archive_path: str | os.PathLike, options: PackOptions, cache: TokenCache | None
+) -> Pool | None:
+    """Worker processes for this pack (parallel.py), or None to work in this process."""
+    try:
+        size = os.path.getsize(archive_path)
+    except (OSError, TypeError):
+        return None
+    workers = options.workers or default_workers()
+    cache_dir = options.cache_dir if cache is not None else None
+    # An empty cache (a first pack) will need the tokenizer in every child.
+    cold = cache is None or cache.empty()
+    return Pool.start(workers, size, cache_dir, cold)
 
 
 @dataclass

@@ -128,6 +128,15 @@ class TokenCache:
         # WAL: readers never wait for a writer. Outside the transaction (required).
         conn.execute("PRAGMA journal_mode = WAL")
 
+    def empty(self) -> bool:
+        """No count stored yet (a first pack will count everything)."""
+        if self._conn is None:
+            return True
+        try:
+            return self._conn.execute("SELECT 1 FROM counts LIMIT 1").fetchone() is None
+        except sqlite3.Error:
+            return True
+
     def get(self, key: bytes, text_len: int) -> int | None:
         """The cached count for this key, or None (also when the row looks damaged)."""
         if self._conn is None:
@@ -161,6 +170,15 @@ class TokenCache:
     def put_many(self, items: Iterable[tuple[bytes, int]]) -> None:
         for key, tokens in items:
             self.put(key, tokens)
+
+    def take_touched(self) -> list[bytes]:
+        """Keys whose last-used time is due, handed over to be written elsewhere (a
+        worker process reads the cache; the packing process writes it)."""
+        touched, self._touched = self._touched, []
+        return touched
+
+    def touch_many(self, keys: Iterable[bytes]) -> None:
+        self._touched.extend(keys)
 
     def close(self) -> None:
         """Write the new counts (one transaction), evict if over the bound, close."""
