@@ -18,7 +18,7 @@ from .models import (
     PackOptions,
     Redaction,
 )
-from .parallel import Pool, Row, default_workers, prepare
+from .parallel import Pool, Row, default_workers, prepare, release_freed_memory
 from .progress import COUNTING, ProgressCallback, nothing
 from .request import Candidate
 from .select import Selector
@@ -113,7 +113,7 @@ def _scan_on_pool(
         if cache is not None:
             cache.put_many(result.new_counts)
             cache.touch_many(result.touched)
-    items.clear()
+    release_freed_memory()
     for row in rows:
         index, block, size, found, final_newline, tokens = row
         path = paths[index]

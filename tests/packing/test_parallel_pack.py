@@ -25,7 +25,9 @@ def _files() -> dict[str, bytes | str]:
     for i in range(120):
         body = "".join(f"def f{i}_{j}(x):\n    return x * {j}  # ok\n" for j in range(40 + i))
         files[f"repo/pkg{i % 7}/mod{i}.py"] = body
-    files["repo/conf/settings.py"] = 'API_KEY = "Zx9QvB27LmP4sTkW8rN3"\npassword = "hunter2hunter2X9"\n'
+    files["repo/conf/settings.py"] = (
+        'API_KEY = "Zx9QvB27LmP4sTkW8rN3"\npassword = "hunter2hunter2X9"\n'
+    )
     files["repo/keys/id.pem"] = (
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEow" + "A" * 200 + "\n-----END RSA PRIVATE KEY-----\n"
     )
