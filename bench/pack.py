@@ -99,8 +99,10 @@ def main() -> None:
     print(f"redactions         {s['redaction_count']}")
     print(f"request JSON       {out} ({os.path.getsize(out):,} bytes)")
     print(f"token cache        {args.cache_dir or 'off'}")
-    # Built lazily, once per process; a fully warm cache never needs it.
-    print(f"tokenizer built    {'yes' if tokens._encoding is not None else 'no (all cached)'}")
+    # Built lazily, once per process; a fully warm cache never needs it. Worker
+    # processes build their own when they count (a changed file may be theirs).
+    built = "yes" if tokens._encoding is not None else "no"
+    print(f"tokenizer built    {built} (in this process)")
     print(f"pack+write seconds {t_pack:.2f}")
     print(f"peak RSS MB        {peak_mb:.0f}")
     if child_mb:
