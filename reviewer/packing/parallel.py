@@ -148,6 +148,7 @@ class Pool:
         process can be started here."""
         if workers < 2 or archive_bytes < MIN_ARCHIVE_BYTES:
             return None
+        executor = None
         try:
             executor = ProcessPoolExecutor(
                 workers - 1, _context(), initializer=_child_init, initargs=(cold,)
@@ -157,10 +158,8 @@ class Pool:
             executor.submit(int).result()
         except Exception as exc:  # noqa: BLE001 - any failure means: no processes here
             log.info("packing without worker processes (%s)", exc)
-            try:
+            if executor is not None:
                 executor.shutdown(wait=False, cancel_futures=True)
-            except NameError:
-                pass
             return None
         return cls(executor, workers - 1, cache_dir)
 

@@ -128,15 +128,6 @@ class TokenCache:
         # WAL: readers never wait for a writer. Outside the transaction (required).
         conn.execute("PRAGMA journal_mode = WAL")
 
-    def empty(self) -> bool:
-        """No count stored yet (a first pack will count everything)."""
-        if self._conn is None:
-            return True
-        try:
-            return self._conn.execute("SELECT 1 FROM counts LIMIT 1").fetchone() is None
-        except sqlite3.Error:
-            return True
-
     def get(self, key: bytes, text_len: int) -> int | None:
         """The cached count for this key, or None (also when the row looks damaged)."""
         if self._conn is None:
