@@ -154,8 +154,8 @@ class Pool:
                 workers - 1, _context(), initializer=_child_init, initargs=(cold,)
             )
             # Start the children now (they build the tokenizer while the caller reads
-            # the archive); this is where a daemonic process is refused.
-            executor.submit(int).result()
+            # the archive; not waited for); this is where a daemonic process is refused.
+            executor.submit(int)
         except Exception as exc:  # noqa: BLE001 - any failure means: no processes here
             log.info("packing without worker processes (%s)", exc)
             if executor is not None:
@@ -203,8 +203,10 @@ class Pool:
             yield result
             done(len(chunk))
 
-    def close(self) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        """Stop the children; ``wait=False`` after a failed pack (a bad archive need
+        not wait for a child still building its tokenizer)."""
+        self.executor.shutdown(wait=wait, cancel_futures=True)
 
 
 def release_freed_memory() -> None:

@@ -105,16 +105,18 @@ def pack(
     cache = (
         TokenCache.open(options.cache_dir, options.cache_max_entries) if options.cache_dir else None
     )
+    failed = True
     try:
         prefix, by_path = _read_repository(archive_path, options, progress)
         selector = _selector(by_path, options)
         scanned = scan(by_path, selector, options, cache, progress, pool)
+        failed = False
         progress(FITTING, 0, len(scanned.candidates))
         title = _title(prefix, archive_path, options)
         return _fit_pack(title, spec, scanned, room, _cached_counter(cache))
     finally:
         if pool is not None:
-            pool.close()
+            pool.close(wait=not failed)
         if cache is not None:
             cache.close()  # writes the new counts
 
