@@ -48,6 +48,9 @@ def main() -> None:
     ap.add_argument("--context", type=int, default=10_000_000)
     ap.add_argument("--output", type=int, default=32_000)
     ap.add_argument("--cache-dir", help="token-count cache folder (default: no cache)")
+    ap.add_argument(
+        "--workers", type=int, help="PackOptions.workers (default: every core; 1 = serial)"
+    )
     ap.add_argument("--profile", action="store_true")
     ap.add_argument(
         "--verify", action="store_true", help="also count the joined prompt in one piece"
@@ -55,7 +58,7 @@ def main() -> None:
     args = ap.parse_args()
 
     def run():
-        options = PackOptions(cache_dir=args.cache_dir)
+        options = PackOptions(cache_dir=args.cache_dir, workers=args.workers)
         result = pack(args.archive, args.spec, Budget(args.context, args.output), options)
         fd, out = tempfile.mkstemp(suffix=".json", prefix="pack-")
         # Streamed with ensure_ascii (the baseline's way). Note: json.dumps(...,
@@ -84,6 +87,9 @@ def main() -> None:
         result, out = run()
     t_pack = time.perf_counter() - t1
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The worker processes (parallel.py) have exited by now: the largest of them.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_mb = children.ru_maxrss / 1024
     s = result.summary()
     print(f"archive            {args.archive} ({os.path.getsize(args.archive):,} bytes)")
     print(f"files included     {s['included_count']:,}")
@@ -93,10 +99,20 @@ def main() -> None:
     print(f"redactions         {s['redaction_count']}")
     print(f"request JSON       {out} ({os.path.getsize(out):,} bytes)")
     print(f"token cache        {args.cache_dir or 'off'}")
-    # Built lazily, once per process; a fully warm cache never needs it.
-    print(f"tokenizer built    {'yes' if tokens._encoding is not None else 'no (all cached)'}")
+    # Built lazily, once per process; a fully warm cache never needs it. Worker
+    # processes build their own when they count (a changed file may be theirs).
+    built = "yes" if tokens._encoding is not None else "no"
+    print(f"tokenizer built    {built} (in this process)")
     print(f"pack+write seconds {t_pack:.2f}")
     print(f"peak RSS MB        {peak_mb:.0f}")
+    if child_mb:
+        # Upper bound on the whole pack's memory: forked pages shared with this
+        # process are counted twice.
+        print(
+            f"worker peak RSS MB {child_mb:.0f} (largest child; this process + children"
+            f" <= {peak_mb + child_mb * max(1, (args.workers or os.cpu_count() or 1) - 1):.0f})"
+        )
+        print(f"worker CPU seconds {children.ru_utime + children.ru_stime:.2f}")
     if args.verify:
         from reviewer.packing import count_tokens
 

@@ -157,6 +157,9 @@ MAX_SPEC_BYTES = env_int("MAX_SPEC_BYTES", 50 * 1024 * 1024)
 # Token counts of file blocks already seen (preview then worker, re-reviews); exact
 # either way. An empty value switches the cache off.
 PACK_CACHE_DIR = os.environ.get("PACK_CACHE_DIR", str(VAR_DIR / "cache" / "tokens")) or None
+# Cores one pack may use for its per-file work (worker processes, see
+# reviewer/packing/parallel.py); 0 = every core of the machine, 1 = no worker process.
+PACK_WORKERS = max(0, env_int("PACK_WORKERS", 0))
 # Preview packs running at once in one web process (each takes a CPU core for seconds).
 PREVIEW_CONCURRENCY = max(1, env_int("PREVIEW_CONCURRENCY", 2))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -51,8 +51,11 @@ class PackOptions:
     extra_ignores: list[str] = field(default_factory=list)
     force_includes: list[str] = field(default_factory=list)
     margin: float = 0.10
-    # Threads counting tokens while the main thread decodes and scans (1 = inline).
-    count_threads: int = 2
+    # Cores the per-file work (decode, secret scan, layout, token count) may use:
+    # worker processes, or counting threads where no process can start (parallel.py).
+    # None = every core of this machine; 1 = all in the calling thread. A caller that
+    # runs several packs at once divides its cores between them.
+    workers: int | None = None
     # Switch off the built-in ignore list (tests compare pure gitignore semantics with git).
     default_ignores: bool = True
     # Folder for the persistent token-count cache (token_cache.py); None = no cache,

@@ -30,11 +30,13 @@ from .models import (
     SpecDocument,
 )
 from .names import display_name
+from .parallel import Pool, default_workers
 from .pdf import check_pdf
 from .progress import FITTING, READING, ProgressCallback, nothing
 from .request import INSTRUCTIONS, Candidate, Omitted, fit
 from .scan import Scanned, scan
 from .select import Selector, compile_patterns, default_ignored, matches_self_or_parent
+from .token_cache import FILENAME as CACHE_FILENAME
 from .token_cache import TokenCache, block_key
 from .tokens import ENCODING_NAME, count_tokens
 
@@ -96,19 +98,41 @@ def pack(
     options = options or PackOptions()
     spec = _check_spec(spec_path, budget, options)
     room = _room(budget, options, spec)
-    prefix, by_path = _read_repository(archive_path, options, progress)
-    selector = _selector(by_path, options)
+    # Started first: the children get ready while this process reads the archive.
+    # Before the cache is opened here: a forked child must not inherit an open
+    # SQLite connection (SQLite's per-process lock bookkeeping would be copied).
+    pool = start_pool(archive_path, options)
     cache = (
         TokenCache.open(options.cache_dir, options.cache_max_entries) if options.cache_dir else None
     )
+    failed = True
     try:
-        scanned = scan(by_path, selector, options, cache, progress)
+        prefix, by_path = _read_repository(archive_path, options, progress)
+        selector = _selector(by_path, options)
+        scanned = scan(by_path, selector, options, cache, progress, pool)
+        failed = False
         progress(FITTING, 0, len(scanned.candidates))
         title = _title(prefix, archive_path, options)
         return _fit_pack(title, spec, scanned, room, _cached_counter(cache))
     finally:
+        if pool is not None:
+            pool.close(wait=not failed)
         if cache is not None:
             cache.close()  # writes the new counts
+
+
+def start_pool(archive_path: str | os.PathLike, options: PackOptions) -> Pool | None:
+    """Worker processes for this pack (parallel.py), or None to work in this process."""
+    try:
+        size = os.path.getsize(archive_path)
+    except (OSError, TypeError):
+        return None
+    workers = options.workers or default_workers()
+    # No cache file yet (a first pack): every child will need the tokenizer.
+    cold = not options.cache_dir or not os.path.exists(
+        os.path.join(options.cache_dir, CACHE_FILENAME)
+    )
+    return Pool.start(workers, size, options.cache_dir, cold)
 
 
 @dataclass

@@ -7,7 +7,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .archive import KIND_FILE, KIND_HARDLINK, KIND_SYMLINK, Member, human
-from .blocks import file_block
 from .models import (
     REASON_BINARY,
     REASON_DEFAULT,
@@ -19,11 +18,10 @@ from .models import (
     PackOptions,
     Redaction,
 )
+from .parallel import Pool, Row, default_workers, prepare, release_freed_memory
 from .progress import COUNTING, ProgressCallback, nothing
 from .request import Candidate
-from .secrets import redact
 from .select import Selector
-from .text import decode_text
 from .token_cache import TokenCache, block_key
 from .tokens import ENCODING_NAME, count_tokens
 
@@ -41,14 +39,21 @@ def scan(
     options: PackOptions,
     cache: TokenCache | None,
     progress: ProgressCallback = nothing,
+    pool: Pool | None = None,
 ) -> Scanned:
-    """Decode, redact and count every selected file, in path order.
+    """Decode, redact and count every selected file, in path order: on ``pool``'s
+    processes and this one, else here with counting threads.
 
     Frees each member's bytes as soon as its text is made, and empties ``by_path``."""
     out = Scanned()
     excluded = _Exclusions()
     total = len(by_path)
-    with _TokenCounter(cache, options.count_threads) as counter:
+    if pool is not None:
+        _scan_on_pool(by_path, selector, options, cache, progress, pool, out, excluded)
+        out.excluded = excluded.sorted()
+        return out
+    threads = options.workers or default_workers()
+    with _TokenCounter(cache, threads) as counter:
         for done, path in enumerate(sorted(by_path)):
             progress(COUNTING, done, total)
             m = by_path[path]
@@ -68,20 +73,71 @@ def scan(
     return out
 
 
+def _scan_on_pool(
+    by_path: dict[str, Member],
+    selector: Selector,
+    options: PackOptions,
+    cache: TokenCache | None,
+    progress: ProgressCallback,
+    pool: Pool,
+    out: Scanned,
+    excluded: _Exclusions,
+) -> None:
+    total = len(by_path)
+    items: list[tuple[int, str, bytes]] = []
+    paths: list[str] = []
+    mtimes: list[float] = []
+    for path in sorted(by_path):
+        m = by_path[path]
+        if excluded.add_unselected(path, m, selector, options):
+            m.data = None
+            continue
+        items.append((len(items), path, m.data))
+        paths.append(path)
+        mtimes.append(m.mtime)
+        m.data = None
+    by_path.clear()
+    skipped = total - len(items)
+    done = [skipped]
+
+    def advanced(n: int) -> None:
+        done[0] += n
+        progress(COUNTING, done[0], total)
+
+    progress(COUNTING, skipped, total)
+    rows: list[Row | None] = [None] * len(items)
+    lookup = cache.get if cache is not None else None
+    for result in pool.run(items, lookup, advanced):
+        for row in result.rows:
+            rows[row[0]] = row
+        if cache is not None:
+            cache.put_many(result.new_counts)
+            cache.touch_many(result.touched)
+    release_freed_memory()
+    for row in rows:
+        index, block, size, found, final_newline, tokens = row
+        path = paths[index]
+        if block is None:
+            excluded.add(path, REASON_BINARY)
+            continue
+        for line, kind in found:
+            out.redactions.append(Redaction(path, line, kind))
+        out.candidates.append(
+            Candidate(path, size, block, len(found), tokens, final_newline, mtime=mtimes[index])
+        )
+
+
 def _candidate(path: str, m: Member, redactions: list[Redaction]) -> Candidate | None:
     """The file's redacted, numbered block; None for a binary file."""
-    text = decode_text(m.data)
     size = len(m.data)
+    prepared = prepare(path, m.data)
     m.data = None  # the text is all we keep from here on
-    if text is None:
+    if prepared is None:
         return None
-    text, found = redact(text)
+    block, found, final_newline = prepared
     for line, kind in found:
         redactions.append(Redaction(path, line, kind))
-    block = file_block(path, text)
-    return Candidate(
-        path, size, block, len(found), final_newline=text.endswith("\n"), mtime=m.mtime
-    )
+    return Candidate(path, size, block, len(found), final_newline=final_newline, mtime=m.mtime)
 
 
 class _Exclusions:

@@ -162,6 +162,15 @@ class TokenCache:
         for key, tokens in items:
             self.put(key, tokens)
 
+    def take_touched(self) -> list[bytes]:
+        """Keys whose last-used time is due, handed over to be written elsewhere (a
+        worker process reads the cache; the packing process writes it)."""
+        touched, self._touched = self._touched, []
+        return touched
+
+    def touch_many(self, keys: Iterable[bytes]) -> None:
+        self._touched.extend(keys)
+
     def close(self) -> None:
         """Write the new counts (one transaction), evict if over the bound, close."""
         conn, self._conn = self._conn, None

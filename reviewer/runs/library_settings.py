@@ -114,6 +114,7 @@ def pack_options(ignores=(), includes=()):
         extra_ignores=list(ignores),
         force_includes=list(includes),
         cache_dir=settings.PACK_CACHE_DIR,
+        workers=settings.PACK_WORKERS or None,
     )
 
 

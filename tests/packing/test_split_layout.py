@@ -36,7 +36,7 @@ def split(tmp_path):
     archive, spec = tmp_path / "repo.zip", tmp_path / "spec.pdf"
     archive.write_bytes(make_zip(REPO))
     spec.write_bytes(make_pdf())
-    return pack_split(archive, spec, BUDGET, PackOptions(count_threads=1))
+    return pack_split(archive, spec, BUDGET, PackOptions(workers=1))
 
 
 def _files_in(part):
@@ -86,7 +86,7 @@ def test_a_file_larger_than_a_part_is_the_only_one_truncated_and_says_so(tmp_pat
     repo = {"big/huge.py": _module("huge", 2000), "small/a.py": _module("a", 20)}
     archive = tmp_path / "repo.zip"
     archive.write_bytes(make_zip(repo))
-    split = pack_split(archive, None, BUDGET, PackOptions(count_threads=1))
+    split = pack_split(archive, None, BUDGET, PackOptions(workers=1))
     truncated = [f for p in split.parts for f in p.truncated]
     assert truncated == ["big/huge.py"]
     part = next(p for p in split.parts if p.truncated)
@@ -114,7 +114,7 @@ def test_the_summary_records_which_part_saw_which_file(split):
 def test_a_repository_that_fits_is_one_part(tmp_path):
     archive = tmp_path / "repo.zip"
     archive.write_bytes(make_zip({"a/x.py": "x = 1\n", "b/y.py": "y = 2\n"}))
-    split = pack_split(archive, None, Budget(200_000, 8_000), PackOptions(count_threads=1))
+    split = pack_split(archive, None, Budget(200_000, 8_000), PackOptions(workers=1))
     assert len(split.parts) == 1 and split.parts[0].roots == [""]
 
 
@@ -122,7 +122,7 @@ def test_the_same_archive_always_gives_the_same_parts(tmp_path, split):
     archive = tmp_path / "again.zip"
     archive.write_bytes(make_zip(dict(reversed(list(REPO.items())))))
     spec = tmp_path / "spec.pdf"
-    again = pack_split(archive, spec, BUDGET, PackOptions(count_threads=1))
+    again = pack_split(archive, spec, BUDGET, PackOptions(workers=1))
     assert [p.files for p in again.parts] == [p.files for p in split.parts]
 
 

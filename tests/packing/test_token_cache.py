@@ -71,11 +71,11 @@ def test_default_options_have_no_cache_and_write_nothing(tmp_path):
 def test_cold_warm_and_uncached_packs_are_identical(tmp_path, monkeypatch, threads):
     archive = make_tar(tmp_path / "a.tgz", FILES)
     cache = tmp_path / "cache"
-    plain = _pack(archive, None, count_threads=threads)
-    cold = _pack(archive, cache, count_threads=threads)
+    plain = _pack(archive, None, workers=threads)
+    cold = _pack(archive, cache, workers=threads)
     assert (cache / FILENAME).exists()
     seen = _block_counts(monkeypatch)
-    warm = _pack(archive, cache, count_threads=threads)
+    warm = _pack(archive, cache, workers=threads)
     assert seen == []  # every block, the head, the tail and the instructions came from the cache
     for r in (cold, warm):
         _assert_same(plain, r)
