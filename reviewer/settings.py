@@ -341,3 +341,11 @@ WEBHOOK_ATTEMPTS = env_int("WEBHOOK_ATTEMPTS", 5)
 # The wait before the second attempt; it doubles for each one after.
 WEBHOOK_RETRY_SECONDS = float(os.environ.get("WEBHOOK_RETRY_SECONDS", "10"))
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+
+# -- Repositories by URL ----------------------------------------------------------------
+# 1 lets a repository URL name a private, loopback or link-local address, and plain
+# http:// (a Git server on the same network, tests); by default only public https.
+REPO_URL_ALLOW_PRIVATE = env_bool("REPO_URL_ALLOW_PRIVATE", False)
+# The longest a fetch may take; the archive's size and member count obey the upload
+# limits (MAX_UPLOAD_BYTES, the packer's member limit).
+REPO_FETCH_TIMEOUT_SECONDS = env_int("REPO_FETCH_TIMEOUT_SECONDS", 300)

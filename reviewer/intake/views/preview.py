@@ -43,6 +43,8 @@ def _choices(data, user, review):
 async def review_preview(request, pk):
     user = await request.auser()
     review = await aget_review_for_user(user, pk)
+    if not review.archive:
+        return await _not_fetched(request, review)
     snapshot, form, flags = await sync_to_async(_page_inputs)(request, user, review)
     editable = form is not None
     invalid = editable and snapshot is None
@@ -62,6 +64,15 @@ async def review_preview(request, pk):
     # htmx swaps only successful answers; the fragment carries the error sentence.
     status = 400 if invalid and not request.htmx else 200
     return await _render(request, template, (review, preview, snapshot, form, flags), status)
+
+
+async def _not_fetched(request, review):
+    """A review by URL whose repository is not fetched (yet): the page says so and, while
+    the draft's fetch runs, refreshes itself until the preview can be shown."""
+    if review.status == Status.FAILED or (review.is_final and not request.htmx):
+        return redirect(review)  # its page says why
+    context = {"review": review, "project": review.project}
+    return await sync_to_async(render)(request, "reviews/fetching.html", context)
 
 
 def _model_notes(review, snapshot):
