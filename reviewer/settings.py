@@ -342,10 +342,13 @@ WEBHOOK_ATTEMPTS = env_int("WEBHOOK_ATTEMPTS", 5)
 WEBHOOK_RETRY_SECONDS = float(os.environ.get("WEBHOOK_RETRY_SECONDS", "10"))
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 
-# -- Repositories by URL ----------------------------------------------------------------
-# 1 lets a repository URL name a private, loopback or link-local address, and plain
-# http:// (a Git server on the same network, tests); by default only public https.
+# -- Repositories by URL -------------------------------------------------------------------
+# https only, public addresses only; 1 also allows http and private, loopback and link-local
+# addresses (a Git server on the same network, tests).
 REPO_URL_ALLOW_PRIVATE = env_bool("REPO_URL_ALLOW_PRIVATE", False)
-# The longest a fetch may take; the archive's size and member count obey the upload
-# limits (MAX_UPLOAD_BYTES, the packer's member limit).
+# The whole fetch, from the DNS lookup to the finished archive.
 REPO_FETCH_TIMEOUT_SECONDS = env_int("REPO_FETCH_TIMEOUT_SECONDS", 300)
+# On: a repository with submodules or Git LFS files is reviewed without their contents (the
+# submodule folders empty, LFS files as their pointers), with a note; off: it is refused.
+REPO_URL_ALLOW_SUBMODULES = env_bool("REPO_URL_ALLOW_SUBMODULES", True)
+REPO_URL_ALLOW_LFS = env_bool("REPO_URL_ALLOW_LFS", True)

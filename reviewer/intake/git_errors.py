@@ -10,11 +10,20 @@ from reviewer.intake.git_process import secrets_of
 
 MAX_SHOWN = 200
 KNOWN = [
-    (re.compile(r"HTTP 30[1278]|redirect", re.I), "redirect"),
-    (re.compile(r"Authentication failed|could not read Username|HTTP 401|HTTP 403", re.I), "auth"),
-    (re.compile(r"HTTP 404|repository '.*' not found|Repository not found", re.I), "missing"),
+    (re.compile(r"HTTP 30[1278]|error: 30[1278]|redirect", re.I), "redirect"),
+    (
+        re.compile(r"Authentication failed|could not read Username|(HTTP|error:) 40[13]\b", re.I),
+        "auth",
+    ),
+    (
+        re.compile(r"(HTTP|error:) 404\b|repository .*. not found|Repository not found", re.I),
+        "missing",
+    ),
     (re.compile(r"not our ref|want .* not valid|unadvertised object", re.I), "sha"),
-    (re.compile(r"Could not resolve host|Failed to connect|Connection refused|timed out", re.I), "connect"),
+    (
+        re.compile(r"Could not resolve host|Failed to connect|Connection refused|timed out", re.I),
+        "connect",
+    ),
     (re.compile(r"SSL certificate|certificate verify|server certificate", re.I), "tls"),
     (re.compile(r"transport '.*' not allowed|Unsupported protocol", re.I), "transport"),
     (re.compile(r"shallow", re.I), "shallow"),
@@ -46,7 +55,9 @@ def sentence(stderr, token=None, sha=None):
     if kind == "transport":
         return "The repository URL must start with https://."
     if kind == "shallow":
-        return "The repository server does not support shallow fetches over the smart HTTP protocol."
+        return (
+            "The repository server does not support shallow fetches over the smart HTTP protocol."
+        )
     return "Git could not fetch the repository: " + first_line(stderr, token)
 
 

@@ -24,8 +24,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from reviewer import netcheck
 from reviewer.intake import git_errors
-from reviewer.intake.git_process import Runner, Stopped, config_args, environment, tree_bytes
+from reviewer.intake.git_process import Runner, Stopped, config_args, environment
 from reviewer.packing.archive import human
+from reviewer.packing.models import PackOptions
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,19 @@ class Fetched:
     archive_path: Path
     ref: str  # the branch or tag name, or the commit sha that was asked for
     notes: tuple[str, ...] = ()  # sentences for the user: what was left out and why
+
+
+def limits_from_settings(settings) -> FetchLimits:
+    """The server's limits for a fetch: those of an uploaded archive (its size and member
+    count) and the fetch's own time limit. `settings` is django.conf.settings or alike."""
+    return FetchLimits(
+        max_bytes=settings.MAX_UPLOAD_BYTES,
+        max_members=PackOptions().max_members,
+        timeout_seconds=settings.REPO_FETCH_TIMEOUT_SECONDS,
+        allow_private=settings.REPO_URL_ALLOW_PRIVATE,
+        allow_submodules=settings.REPO_URL_ALLOW_SUBMODULES,
+        allow_lfs=settings.REPO_URL_ALLOW_LFS,
+    )
 
 
 def display_url(url: str) -> str:
@@ -155,7 +169,9 @@ def _fetch(runner, url, ref, token, scratch, archive, limits):
     )
     if code:
         raise FetchError(git_errors.sentence(err, token, sha=wanted if wanted == ref else None))
-    code, out, _ = runner.run("rev-parse", "--verify", "--quiet", f"{FETCHED_REF}^{{commit}}", cwd=repo)
+    code, out, _ = runner.run(
+        "rev-parse", "--verify", "--quiet", f"{FETCHED_REF}^{{commit}}", cwd=repo
+    )
     if code:
         raise FetchError(f"'{shown}' does not name a commit.")
     sha = out.decode().strip()
@@ -191,7 +207,11 @@ def _resolve_ref(runner, repo, url, ref, token):
     code, out, err = runner.run("ls-remote", "--", url, *names, cwd=repo)
     if code:
         raise FetchError(git_errors.sentence(err, token))
-    found = {line.split("\t", 1)[1] for line in out.decode("utf-8", "replace").splitlines() if "\t" in line}
+    found = {
+        line.split("\t", 1)[1]
+        for line in out.decode("utf-8", "replace").splitlines()
+        if "\t" in line
+    }
     for name in names:
         if name in found:
             return name, ref
@@ -236,7 +256,9 @@ def _check_tree(runner, repo, sha, limits):
     if gitlinks:
         shown = ", ".join(sorted(gitlinks)[:3]) + (" and others" if len(gitlinks) > 3 else "")
         if not limits.allow_submodules:
-            raise FetchError(f"The repository uses Git submodules ({shown}), which are not fetched.")
+            raise FetchError(
+                f"The repository uses Git submodules ({shown}), which are not fetched."
+            )
         notes.append(f"Git submodules are not fetched; {shown} is left empty.")
     if lfs:
         if not limits.allow_lfs:
@@ -263,7 +285,9 @@ def _parse(url, allow_private):
     except ValueError:
         raise FetchError("The repository URL is not a valid URL.")
     schemes = ("https", "http") if allow_private else ("https",)
-    if parts.scheme.lower() not in schemes or not url.lower().startswith(parts.scheme.lower() + "://"):
+    if parts.scheme.lower() not in schemes or not url.lower().startswith(
+        parts.scheme.lower() + "://"
+    ):
         raise FetchError("The repository URL must start with https://.")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise FetchError(

@@ -1,9 +1,9 @@
 """POSTing to a URL a user typed, without letting it reach the server's own network.
 
 The host is resolved once, every address it resolves to is checked (reviewer.netcheck),
-and the connection goes to the checked address itself (the URL's host travels in the Host header and, for
-TLS, as the SNI name the certificate is verified against): a DNS answer that changes
-between the check and the connection (DNS rebinding) cannot redirect it. Redirects are
+and the connection goes to the checked address itself (the URL's host travels in the Host
+header and, for TLS, as the SNI name the certificate is verified against): a DNS answer
+that changes between the check and the connection (DNS rebinding) cannot redirect it. Redirects are
 never followed. Plain Python with httpx, no Django.
 """
 
