@@ -12,6 +12,7 @@ import hashlib
 import logging
 import re
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -20,7 +21,6 @@ from django.core.files.storage import default_storage
 from django.db.models.functions import Now
 
 from reviewer.intake import git_fetch
-from reviewer.packing.models import PackOptions
 from reviewer.reviews.models import GitToken, Review, Status
 from reviewer.reviews.retention import team_storage
 
@@ -87,12 +87,8 @@ def fetch_limits(team=None):
                     "used up; delete old reviews first."
                 )
             max_bytes = min(max_bytes, quota - used)
-    return git_fetch.FetchLimits(
-        max_bytes=max_bytes,
-        max_members=PackOptions().max_members,
-        timeout_seconds=settings.REPO_FETCH_TIMEOUT_SECONDS,
-        allow_private=allow_private(),
-    )
+    limits = git_fetch.limits_from_settings(settings)
+    return replace(limits, max_bytes=min(limits.max_bytes, max_bytes))
 
 
 def _without_token(message, token):
