@@ -95,9 +95,13 @@ def test_a_url_draft_is_fetched_by_the_worker_then_previewed_with_its_commit(
 
     page = client.get(f"/reviews/{review.pk}/preview").content.decode()
     assert "Fetching the repository" in page
-    assert 'http-equiv="refresh"' in page
+    assert 'id="fetch-poll"' in page
+    poll = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TRIGGER": "fetch-poll"}
+    waiting = client.get(f"/reviews/{review.pk}/preview", **poll)
+    assert waiting.status_code == 200 and "HX-Refresh" not in waiting
 
     fetch_draft(review.pk)
+    assert client.get(f"/reviews/{review.pk}/preview", **poll)["HX-Refresh"] == "true"
     review.refresh_from_db()
     assert review.status == Status.DRAFT
     assert review.commit_sha == git.shas["shop"]
@@ -147,7 +151,11 @@ def test_a_missing_ref_fails_the_draft_with_one_sentence_and_nothing_stuck(
     assert "no-such-branch" in review.error and review.error.count(".") == 1
     assert review.finished_at is not None and review.lease_expires_at is None
     assert not review.archive
-    # The preview sends the visitor to the review's page, which says why.
+    # The preview sends the visitor (and the waiting page's poller) to the review's page,
+    # which says why.
+    poll = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TRIGGER": "fetch-poll"}
+    polled = client.get(f"/reviews/{review.pk}/preview", **poll)
+    assert polled["HX-Redirect"] == f"/reviews/{review.pk}/"
     response = client.get(f"/reviews/{review.pk}/preview", follow=True)
     assert review.error in response.content.decode().replace("&#x27;", "'")
 
