@@ -50,7 +50,7 @@ def test_url_mode_previews_a_repository_fetched_by_the_worker(
     page.get_by_label("Name").fill(f"URL mode {width}")
     page.get_by_role("button", name="Create project").click()
     form = page.locator("#upload-form")
-    url_field = form.get_by_label("Repository URL", exact=True)
+    url_field = form.get_by_label("Clone URL")
     archive_field = form.get_by_label("Repository archive")
     expect(archive_field).to_be_visible()
     expect(url_field).to_be_hidden()

@@ -76,7 +76,7 @@ class UploadForm(forms.Form):
         required=False,
         error_messages={"required": "Choose the repository archive."},
     )
-    repo_url = forms.CharField(label="Repository URL", required=False, max_length=2000)
+    repo_url = forms.CharField(label="Clone URL", required=False, max_length=2000)
     ref = forms.CharField(label="Branch, tag or commit", required=False, max_length=255)
     spec = forms.FileField(
         label="Specification PDF", error_messages={"required": "Choose the specification PDF."}
