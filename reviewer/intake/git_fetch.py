@@ -15,48 +15,43 @@ are never fetched. Time and bytes are watched while git runs. Plain Python, no D
 import logging
 import re
 import shutil
-import socket
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from reviewer import netcheck
-from reviewer.intake import git_errors
+from reviewer.intake import git_errors, git_urls
 from reviewer.intake.git_process import Runner, Stopped, config_args, environment
+from reviewer.intake.git_urls import FetchError, check_url, display_url
 from reviewer.packing.archive import human
 from reviewer.packing.models import PackOptions
 
-log = logging.getLogger(__name__)
+# check_url, display_url and FetchError live with the other URL checks; callers take the
+# whole interface from here.
+__all__ = [
+    "FetchError",
+    "FetchLimits",
+    "Fetched",
+    "check_url",
+    "display_url",
+    "fetch",
+    "limits_from_settings",
+]
 
-# Looked up at each call, so that tests can answer for names of their own.
-getaddrinfo = socket.getaddrinfo
+log = logging.getLogger(__name__)
 
 ARCHIVE_NAME = "repository.tar.gz"
 FETCHED_REF = "refs/reviewer/fetched"
 FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 SHORT_SHA = re.compile(r"[0-9a-f]{7,39}")
-HOST_LABEL = re.compile(r"[a-z0-9_-]{1,63}")
-MAX_URL = 2000
-DEFAULT_PORTS = {"https": 443, "http": 80}
-MAX_REF = 255
-
-
-class FetchError(Exception):
-    """The repository could not be fetched; `message` is one plain sentence for the user,
-    without secrets."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
 class FetchLimits:
     max_bytes: int  # bounds the download, the files of the commit together, and the archive
     max_members: int  # files (and symlinks) in the commit
-    timeout_seconds: float  # the whole fetch, from the first DNS lookup to the archive
+    timeout_seconds: float  # the whole fetch, from the DNS lookup to the archive
     allow_private: bool  # private addresses and plain http (tests, closed networks)
     allow_submodules: bool = False  # False: refuse a repository with submodules
     allow_lfs: bool = False  # False: refuse a repository whose files are LFS pointers
@@ -83,47 +78,21 @@ def limits_from_settings(settings) -> FetchLimits:
     )
 
 
-def display_url(url: str) -> str:
-    """The URL with any user name, password, query and fragment removed, for history and
-    logs."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname or ""
-    except ValueError:
-        return "(an invalid URL)"
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = host + (f":{port}" if port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def check_url(url: str, allow_private: bool) -> str:
-    """The normalised URL (lower-case scheme and host, no fragment); FetchError for any
-    other transport or form and for a host that resolves to a private address."""
-    scheme, host, port, path = _parse(url, allow_private)
-    _checked_address(host, port, allow_private)
-    return _join(scheme, host, port, path)
-
-
 def fetch(url: str, ref: str | None, token: str | None, work_dir: Path, limits: FetchLimits):
     """Fetches `ref` (a branch, tag or full commit sha; the remote's HEAD when None) into
     work_dir/repository.tar.gz and returns Fetched. Raises FetchError; nothing but the
     archive is left under work_dir, and nothing at all after an error."""
     deadline = time.monotonic() + limits.timeout_seconds
-    scheme, host, port, path = _parse(url, limits.allow_private)
-    address = _checked_address(host, port, limits.allow_private)
-    clean_url = _join(scheme, host, port, path)
-    ref = _check_ref(ref)
-    _check_token(token)
+    scheme, host, port, path = git_urls.parse(url, limits.allow_private)
+    address = git_urls.checked_address(host, port, limits.allow_private, limits.timeout_seconds)
+    clean_url = git_urls.join(scheme, host, port, path)
+    ref = git_urls.check_ref(ref)
+    git_urls.check_token(token)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     archive = work_dir / ARCHIVE_NAME
     scratch = Path(tempfile.mkdtemp(prefix="git-", dir=work_dir))
-    pin = None if netcheck.ip_literal(host) else _pin(host, port, address)
+    pin = None if netcheck.ip_literal(host) else git_urls.pin(host, port, address)
     runner = Runner(
         environment(scratch, limits.allow_private, token),
         config_args(limits.allow_private, pin),
@@ -270,93 +239,3 @@ def _check_tree(runner, repo, sha, limits):
 def _mentions_lfs(runner, repo, sha, path):
     code, out, _ = runner.run("cat-file", "blob", f"{sha}:{path}", cwd=repo)
     return code == 0 and b"filter=lfs" in out
-
-
-# -- the URL, the ref and the token ------------------------------------------------------
-def _parse(url, allow_private):
-    if not isinstance(url, str) or not url.strip():
-        raise FetchError("Give the repository's https:// URL.")
-    url = url.strip()
-    if len(url) > MAX_URL or any(ord(c) < 33 or ord(c) == 127 or c == "\\" for c in url):
-        raise FetchError("The repository URL contains characters that are not allowed.")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise FetchError("The repository URL is not a valid URL.")
-    schemes = ("https", "http") if allow_private else ("https",)
-    if parts.scheme.lower() not in schemes or not url.lower().startswith(
-        parts.scheme.lower() + "://"
-    ):
-        raise FetchError("The repository URL must start with https://.")
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise FetchError(
-            "The repository URL may not carry a user name or password; give the token separately."
-        )
-    if parts.query:
-        raise FetchError("The repository URL may not have a query (the part after '?').")
-    host = _check_host(parts.hostname or "")
-    path = parts.path
-    if path.strip("/") == "":
-        raise FetchError("The repository URL has no repository path.")
-    scheme = parts.scheme.lower()
-    return scheme, host, port or DEFAULT_PORTS[scheme], path
-
-
-def _check_host(host):
-    if not host:
-        raise FetchError("The repository URL has no host.")
-    if netcheck.ip_literal(host):
-        return netcheck.ip_literal(host)
-    try:
-        host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise FetchError("The repository URL's host is not a valid name.")
-    labels = host.rstrip(".").split(".")
-    if not all(HOST_LABEL.fullmatch(label) for label in labels):
-        raise FetchError("The repository URL's host is not a valid name.")
-    return host.rstrip(".")
-
-
-def _join(scheme, host, port, path):
-    netloc = f"[{host}]" if ":" in host else host
-    if port != DEFAULT_PORTS[scheme]:
-        netloc += f":{port}"
-    return urlunsplit((scheme, netloc, path, "", ""))
-
-
-def _checked_address(host, port, allow_private):
-    try:
-        return netcheck.resolve(host, port, allow_private, getaddrinfo)
-    except netcheck.Unresolvable:
-        raise FetchError(f"The repository host {host} could not be found.")
-    except netcheck.PrivateAddress:
-        raise FetchError(f"The repository host {host} is a private or reserved address.")
-
-
-def _pin(host, port, address):
-    # curl's resolve list: the name git is told, and the address that was checked.
-    shown = f"[{address}]" if ":" in address else address
-    return f"{host}:{port}:{shown}"
-
-
-def _check_ref(ref):
-    if ref is None or not ref.strip():
-        return None
-    ref = ref.strip()
-    if (
-        len(ref) > MAX_REF
-        or ref.startswith(("-", "/", "."))
-        or ref.endswith(("/", ".", ".lock"))
-        or ".." in ref
-        or "@{" in ref
-        or "//" in ref
-        or any(ord(c) < 33 or ord(c) == 127 or c in "~^:?*[\\" for c in ref)
-    ):
-        raise FetchError("The branch, tag or commit is not a valid Git ref name.")
-    return ref
-
-
-def _check_token(token):
-    if token and any(ord(c) < 32 or ord(c) == 127 for c in token):
-        raise FetchError("The access token contains characters that cannot be sent.")
