@@ -54,7 +54,7 @@ def submit(client, project_id, url, ref="", preview=True):
     return int(match.group(1)), response
 
 
-def wait_for_status(stack, review_id, *statuses, timeout=60):
+def wait_for_status(stack, review_id, *statuses, timeout=120):
     wait_until(lambda: stack.review_field(review_id, "status") in statuses, timeout, 0.5)
     return stack.review_field(review_id, "status")
 
@@ -65,7 +65,7 @@ def test_a_public_repository_by_branch_is_fetched_previewed_reviewed_and_re_run(
     review_id, response = submit(client, project_id, git.url("shop"), ref="main")
     assert str(response.url).endswith(f"/reviews/{review_id}/preview")
 
-    wait_until(lambda: "Start review" in client.get(f"/reviews/{review_id}/preview").text, 60, 0.5)
+    wait_until(lambda: "Start review" in client.get(f"/reviews/{review_id}/preview").text, 120, 0.5)
     preview = client.get(f"/reviews/{review_id}/preview")
     assert "app/api.py" in preview.text
     sha = git.shas["shop"]
