@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from reviewer.intake.views import preview, projects
+from reviewer.intake.views import git_token, preview, projects
 from reviewer.reports.views import history, sharing, source
 from reviewer.runs import provider_keys
 from reviewer.runs import views as runs
@@ -26,6 +26,7 @@ urlpatterns = [
     path("reviews/<int:pk>/start", preview.review_start, name="review_start"),
     path("reviews/<int:pk>/cancel", runs.review_cancel, name="review_cancel"),
     path("reviews/<int:pk>/retry", runs.review_retry, name="review_retry"),
+    path("reviews/<int:pk>/refetch", runs.review_refetch, name="review_refetch"),
     path("reviews/<int:pk>/parts/<int:number>/retry", splits.part_retry, name="review_part_retry"),
     path(
         "reviews/<int:pk>/parts/<int:number>/cancel",
@@ -38,6 +39,8 @@ urlpatterns = [
         provider_keys.provider_key_delete,
         name="provider_key_delete",
     ),
+    path("teams/<int:pk>/git-token", git_token.git_token, name="git_token"),
+    path("teams/<int:pk>/git-token/delete", git_token.git_token_delete, name="git_token_delete"),
     # History, comparison, re-runs and deletion.
     path("projects/<int:pk>/history", history.project_history, name="project_history"),
     path("projects/<int:pk>/compare", history.review_compare, name="review_compare"),

@@ -86,6 +86,27 @@ def build(users, project, make_review):
         completion_tokens=None,
         cost_usd=None,
     )
+    # A review of a repository by URL, with a long URL and ref for the narrow layout.
+    by_url = make_review(
+        archive=ContentFile(zipped, name="shop.tar.gz"),
+        spec=ContentFile(make_pdf(), name="spec.pdf"),
+        archive_name="shop-backend-0123456789ab.tar.gz",
+        repo_url="https://git.example.com/engineering/platform/shop-backend-service.git",
+        repo_ref="release/2026-11-candidate",
+        commit_sha="0123456789abcdef0123456789abcdef01234567",
+        pack_summary={"included_paths": ["app/api.py"]},
+        report=REPORT,
+    )
+    fetching = make_review(
+        status="fetching",
+        archive_name="shop-backend-service",
+        repo_url="https://git.example.com/engineering/platform/shop-backend-service.git",
+        report="",
+        prompt_tokens=None,
+        completion_tokens=None,
+        cost_usd=None,
+    )
+    type(fetching).objects.filter(pk=fetching.pk).update(archive="")  # not fetched yet
     share = enable_link(done, alice, 30)
     team = project.team
     shared_team = Team.objects.create(name="Shared")
@@ -137,6 +158,9 @@ def build(users, project, make_review):
         Page("review_delete", f"/reviews/{r}/delete", "alice"),
         Page("project_delete", f"/projects/{p}/delete", "alice"),
         Page("provider_keys", f"/teams/{team.pk}/keys", "alice"),
+        Page("git_token", f"/teams/{team.pk}/git-token", "alice"),
+        Page("review by url", f"/reviews/{by_url.pk}/", "alice"),
+        Page("review_preview fetching", f"/reviews/{fetching.pk}/preview", "alice"),
         Page("team_list", "/teams/", "alice"),
         Page("team", f"/teams/{team.pk}/", "alice"),
         Page("team shared", f"/teams/{shared_team.pk}/", "alice"),

@@ -84,6 +84,9 @@ class Stack:
             "REVIEW_LEASE_SECONDS": "6",
             "REVIEW_REAP_SECONDS": "1",
             "REVIEW_CHECKPOINT_SECONDS": "1",
+            # The test Git server is on 127.0.0.1 over http; a stalled fetch ends soon.
+            "REPO_URL_ALLOW_PRIVATE": "1",
+            "REPO_FETCH_TIMEOUT_SECONDS": "10",
             "PYTHONUNBUFFERED": "1",
             **extra_env,
         }

@@ -116,6 +116,18 @@ MATRIX = {
     "review_retry": Entry(
         lambda c: f"/reviews/{c.review.pk}/retry", NOT_ALLOWED, role("member", 302)
     ),
+    "review_refetch": Entry(
+        lambda c: f"/reviews/{c.url_review.pk}/refetch", NOT_ALLOWED, role("member", 302)
+    ),
+    "git_token": Entry(
+        lambda c: f"/teams/{c.project.team.pk}/git-token",
+        role("admin"),
+        role("admin", 302),
+        {"token": "glpat-matrix"},
+    ),
+    "git_token_delete": Entry(
+        lambda c: f"/teams/{c.project.team.pk}/git-token/delete", NOT_ALLOWED, role("admin", 302)
+    ),
     "review_part_retry": Entry(
         lambda c: f"/reviews/{c.review.pk}/parts/1/retry", NOT_ALLOWED, role("member", 302)
     ),
@@ -234,6 +246,9 @@ MATRIX = {
         lambda c: f"/api/projects/{c.project.pk}/reviews", API_NOT_ALLOWED, token("member", 400)
     ),
     "api_review": Entry(lambda c: f"/api/reviews/{c.review.pk}", token("viewer"), API_NOT_ALLOWED),
+    "api_review_refetch": Entry(
+        lambda c: f"/api/reviews/{c.url_review.pk}/refetch", API_NOT_ALLOWED, token("member", 201)
+    ),
     "api_review_events": Entry(
         lambda c: f"/api/reviews/{c.review.pk}/events", token("viewer"), API_NOT_ALLOWED
     ),
@@ -322,6 +337,9 @@ def ctx(alice, bob, victor, charlie, team, project, make_review, monkeypatch, se
         spec=ContentFile(make_pdf(), name="spec.pdf"),
     )
     c.share = enable_link(c.review, alice)
+    c.url_review = make_review(
+        repo_url="https://git.example.com/team/shop.git", repo_ref="main", commit_sha="a" * 40
+    )
     c.finding = Finding.objects.create(
         review=c.review, position=1, kind="risk", severity="high", title="T", fingerprint="f"
     )

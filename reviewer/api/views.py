@@ -135,6 +135,19 @@ def _estimated_input(review):
     return ((review.pack_summary or {}).get("budget") or {}).get("total_input_tokens")
 
 
+def _repository_json(review):
+    """For a review by URL: the URL as shown (never with credentials), the branch, tag
+    or commit asked for (null: the default branch) and the commit fetched (null until
+    then)."""
+    if not review.repo_url:
+        return None
+    return {
+        "url": review.repo_url,
+        "ref": review.repo_ref or None,
+        "commit": review.commit_sha or None,
+    }
+
+
 def review_json(review):
     return {
         "id": review.pk,
@@ -148,6 +161,7 @@ def review_json(review):
             "size": review.archive_size,
         },
         "spec": {"name": review.spec_name, "pages": review.spec_pages},
+        "repository": _repository_json(review),
         "usage": {
             "prompt_tokens": review.prompt_tokens,
             "completion_tokens": review.completion_tokens,
@@ -227,7 +241,12 @@ def _form_problem(form):
 
 @api_view("POST")
 async def review_create(request, pk):
-    from reviewer.intake.services import UploadRejected, asubmit_review, bound_upload_form
+    from reviewer.intake.services import (
+        UploadRejected,
+        asubmit_review,
+        asubmit_url_review,
+        bound_upload_form,
+    )
 
     user = request.user
     project, form = await sync_to_async(
@@ -236,17 +255,44 @@ async def review_create(request, pk):
     if not form.is_valid():
         return error(*_form_problem(form))
     data = form.cleaned_data
+    model, mode = data.get("model"), data.get("mode")
     try:
-        review = await asubmit_review(
-            project, user, data["archive"], data["spec"], data.get("model"), mode=data.get("mode")
-        )
+        if form.by_url:
+            review = await asubmit_url_review(
+                project, user, data["repo_url"], data["ref"], data["spec"], model, mode=mode
+            )
+        else:
+            review = await asubmit_review(
+                project, user, data["archive"], data["spec"], model, mode=mode
+            )
     except UploadRejected as exc:
         return error(exc.message, exc.status)
-    body = await sync_to_async(review_json)(review)
+    return await sync_to_async(_created)(review)
+
+
+def _created(review):
+    body = review_json(review)
     keys = ("id", "status", "url", "events_url", "api_url")
     response = JsonResponse({key: body[key] for key in keys}, status=201)
     response["Location"] = body["api_url"]
     return response
+
+
+@api_view("POST")
+def review_refetch(request, pk):
+    """A new review of a review by URL's repository at the latest commit of the same
+    branch or tag, with the same specification, model and patterns (member or above)."""
+    from reviewer.intake.services import UploadRejected, clone_review
+    from reviewer.teams.models import Role
+
+    review = get_review_for_user(request.user, pk, Role.MEMBER)
+    if not review.repo_url:
+        return error("This review is of an uploaded archive, not of a repository URL.", 400)
+    try:
+        clone = clone_review(review, request.user, refetch=True)
+    except UploadRejected as exc:
+        return error(exc.message, exc.status)
+    return _created(clone)
 
 
 @api_view("GET")

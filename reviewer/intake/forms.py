@@ -58,10 +58,26 @@ class RerunForm(forms.Form):
         return check_size(self.cleaned_data["archive"], "archive")
 
 
+ARCHIVE_OR_URL = "Give either an archive or a repository URL, not both."
+
+
 class UploadForm(forms.Form):
-    archive = forms.FileField(
-        label="Repository archive", error_messages={"required": "Choose the repository archive."}
+    """An archive, or a repository's URL (and optionally a branch, tag or commit), with
+    the specification. The page says which with `source`; API callers send one of the
+    two and get a sentence when they send both or neither."""
+
+    source = forms.ChoiceField(
+        label="Code",
+        required=False,
+        choices=[("archive", "Upload an archive"), ("url", "Repository URL")],
     )
+    archive = forms.FileField(
+        label="Repository archive",
+        required=False,
+        error_messages={"required": "Choose the repository archive."},
+    )
+    repo_url = forms.CharField(label="Clone URL", required=False, max_length=2000)
+    ref = forms.CharField(label="Branch, tag or commit", required=False, max_length=255)
     spec = forms.FileField(
         label="Specification PDF", error_messages={"required": "Choose the specification PDF."}
     )
@@ -75,7 +91,40 @@ class UploadForm(forms.Form):
         self.fields["model"].choices = list(model_choices)
 
     def clean_archive(self):
-        return check_size(self.cleaned_data["archive"], "archive")
+        archive = self.cleaned_data.get("archive")
+        return check_size(archive, "archive") if archive else None
+
+    def clean(self):
+        data = super().clean()
+        source = data.get("source") or ""
+        archive, url = data.get("archive"), (data.get("repo_url") or "").strip()
+        if not source:
+            if archive and url:
+                raise forms.ValidationError(ARCHIVE_OR_URL, code="both")
+            source = "url" if url else "archive"
+        data["source"] = source
+        # The page's other mode may still carry a value: only the chosen one counts.
+        if source == "url":
+            data["archive"] = None
+            if not url and "repo_url" not in self.errors:
+                self.add_error(
+                    "repo_url",
+                    forms.ValidationError("Give the repository's URL.", code="required"),
+                )
+        else:
+            data["repo_url"], data["ref"] = "", ""
+            if not archive and "archive" not in self.errors:
+                self.add_error(
+                    "archive",
+                    forms.ValidationError(
+                        self.fields["archive"].error_messages["required"], code="required"
+                    ),
+                )
+        return data
+
+    @property
+    def by_url(self):
+        return self.cleaned_data.get("source") == "url"
 
     def clean_mode(self):
         mode = self.cleaned_data.get("mode") or "single"

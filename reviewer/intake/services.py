@@ -15,7 +15,7 @@ from reviewer.reviews.models import Review, Status
 from reviewer.reviews.retention import live_drafts, quota_error
 from reviewer.runs import endpoints, library_settings
 from reviewer.runs.lifecycle import queue_deadline
-from reviewer.runs.tasks import enqueue_review
+from reviewer.runs.tasks import enqueue_fetch, enqueue_review
 from reviewer.teams.models import Role
 
 
@@ -70,6 +70,10 @@ def check_uploads(archive, spec, options, budget):
         raise UploadRejected(str(exc), "archive") from None
     finally:
         _rewind(archive)
+    check_spec(spec, budget)
+
+
+def check_spec(spec, budget):
     try:
         check_pdf(_pdf_source(spec), budget.pdf_max_pages, budget.pdf_max_bytes)
     except PackingError as exc:
@@ -122,6 +126,36 @@ async def asubmit_review(project, user, archive, spec, model_id=None, start=True
     return await sync_to_async(create_review)(project, user, archive, spec, model_id, start, mode)
 
 
+def checked_repository(repo_url, ref):
+    """The URL to store (display form) and the ref, or UploadRejected with the sentence."""
+    from reviewer.intake.repository import RepositoryRefused, checked_ref, checked_url
+
+    try:
+        return checked_url(repo_url), checked_ref(ref)
+    except RepositoryRefused as exc:
+        raise UploadRejected(exc.message, "repo_url") from None
+
+
+def submit_url_review(project, user, repo_url, ref, spec, model_id=None, start=True, mode=None):
+    """A review of the repository at `repo_url`: the URL and the spec are checked here,
+    the repository is fetched on the worker (see reviewer/intake/repository.py)."""
+    model_id = model_id or project.model or library_settings.default_model_id()
+    repo_url, ref = checked_repository(repo_url, ref)
+    if start:
+        check_key(project.team, model_id)
+    problem = quota_error(project.team, spec)
+    if problem:
+        raise UploadRejected(problem, status=413)
+    check_spec(spec, upload_limits(project, model_id)[1])
+    return create_url_review(project, user, repo_url, ref, spec, model_id, start, mode)
+
+
+async def asubmit_url_review(project, user, repo_url, ref, spec, model_id=None, **kwargs):
+    return await sync_to_async(submit_url_review)(
+        project, user, repo_url, ref, spec, model_id, **kwargs
+    )
+
+
 # -- storing and starting ------------------------------------------------------------------
 def _sha256(uploaded):
     digest = hashlib.sha256()
@@ -156,6 +190,33 @@ def create_review(project, user, archive, spec, model_id, start=True, mode=None)
     return review
 
 
+def create_url_review(project, user, repo_url, ref, spec, model_id, start=True, mode=None):
+    """Like create_review, with the archive still to be fetched: by the run when `start`,
+    otherwise by a fetch task, after which the draft can be previewed."""
+    from reviewer.intake.repository import repository_name
+
+    snapshot = library_settings.snapshot_for(project, model_id, mode=mode)
+    with transaction.atomic():
+        review = Review.objects.create(
+            project=project,
+            created_by=user,
+            archive_name=repository_name(repo_url),
+            repo_url=repo_url,
+            repo_ref=ref,
+            spec=spec,
+            spec_name=spec.name[:255],
+            model=model_id,
+            pack_options=snapshot if start else {k: v for k, v in snapshot.items() if k == "mode"},
+            status=Status.QUEUED if start else Status.FETCHING,
+            lease_expires_at=queue_deadline(),
+        )
+        if start:
+            enqueue_review(review.pk)
+        else:
+            enqueue_fetch(review.pk)
+    return review
+
+
 def start_review(review, snapshot=None):
     """Queues a draft with `snapshot` (see library_settings.snapshot_for; by default the
     draft's model and the project's patterns). False when it is no longer a draft or has
@@ -174,19 +235,19 @@ def start_review(review, snapshot=None):
     return bool(started)
 
 
-def clone_review(review, user, archive=None):
+def clone_review(review, user, archive=None, refetch=False):
     """A new queued review with the same inputs, packed as the original was (its
-    snapshot), optionally with a new archive."""
+    snapshot), optionally with a new archive. A review by URL keeps its fetched
+    archive (the same commit), unless `refetch` (the latest commit of the same ref) or
+    it has none (its fetch failed): then the run fetches the repository again."""
     snapshot = library_settings.snapshot_of(review)
     check_key(review.project.team, snapshot["model"])
+    source = _clone_source(review, archive, refetch)
     with transaction.atomic():
         clone = Review.objects.create(
             project=review.project,
             created_by=user,
-            archive=archive or review.archive.name,
-            archive_name=(archive.name if archive else review.archive_name)[:255],
-            archive_sha256=_sha256(archive) if archive else review.archive_sha256,
-            archive_size=archive.size if archive else review.archive_size,
+            **source,
             spec=review.spec.name,
             spec_name=review.spec_name,
             spec_pages=review.spec_pages,
@@ -197,3 +258,27 @@ def clone_review(review, user, archive=None):
         )
         enqueue_review(clone.pk)
     return clone
+
+
+def _clone_source(review, archive, refetch):
+    """The archive fields of a clone: a new upload, the same archive, or none yet."""
+    if archive:
+        return {
+            "archive": archive,
+            "archive_name": archive.name[:255],
+            "archive_sha256": _sha256(archive),
+            "archive_size": archive.size,
+        }
+    repository = {"repo_url": review.repo_url, "repo_ref": review.repo_ref}
+    if review.repo_url and (refetch or not review.archive):
+        from reviewer.intake.repository import repository_name
+
+        return {**repository, "archive_name": repository_name(review.repo_url)}
+    return {
+        **repository,
+        "archive": review.archive.name,
+        "archive_name": review.archive_name,
+        "archive_sha256": review.archive_sha256,
+        "archive_size": review.archive_size,
+        "commit_sha": review.commit_sha,
+    }

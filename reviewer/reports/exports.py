@@ -36,11 +36,19 @@ def _md_text(value):
     return text
 
 
+def _source_lines(review):
+    if not review.repo_url:
+        return [f"- Archive: {_md_text(review.archive_name)} (sha256 `{review.archive_sha256}`)"]
+    ref = _md_text(review.repo_ref) if review.repo_ref else "the default branch"
+    commit = f"`{review.commit_sha}`" if review.commit_sha else "not fetched"
+    return [f"- Repository: {_md_text(review.repo_url)} ({ref}, commit {commit})"]
+
+
 def report_markdown(review):
     lines = [
         f"# Review {review.pk} of {_md_text(review.project.name)}",
         "",
-        f"- Archive: {_md_text(review.archive_name)} (sha256 `{review.archive_sha256}`)",
+        *_source_lines(review),
         f"- Specification: {_md_text(review.spec_name)}"
         + (f" ({review.spec_pages} pages)" if review.spec_pages else ""),
         f"- Model: {_md_text(review.model)}",

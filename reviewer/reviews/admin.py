@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from .models import (
     CatalogueEntry,
+    GitToken,
     Project,
     ProviderKey,
     Review,
@@ -55,6 +56,13 @@ class ProviderKeyAdmin(admin.ModelAdmin):
     list_display = ["team", "provider", "updated_at"]
     # The ciphertext is useless to show and the plaintext must never be shown.
     exclude = ["encrypted_key"]
+
+
+@admin.register(GitToken)
+class GitTokenAdmin(admin.ModelAdmin):
+    list_display = ["team", "created_by", "updated_at"]
+    # As for provider keys: neither the ciphertext nor the token is ever shown.
+    exclude = ["encrypted_token"]
 
 
 @admin.register(ShareLink)

@@ -38,6 +38,8 @@ class Project(models.Model):
 
 class Status(models.TextChoices):
     DRAFT = "draft", "draft"  # uploaded and previewed, not started
+    # A draft whose repository the worker is fetching (by URL); then a draft, or failed.
+    FETCHING = "fetching", "fetching"
     QUEUED = "queued", "queued"
     PACKING = "packing", "packing"
     WAITING = "waiting", "waiting"
@@ -56,10 +58,18 @@ class Review(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    archive = models.FileField(upload_to=_upload_to)
+    # Empty while the repository of a review by URL is still to be fetched.
+    archive = models.FileField(upload_to=_upload_to, blank=True)
     archive_name = models.CharField(max_length=255)
     archive_sha256 = models.CharField(max_length=64, blank=True)
     archive_size = models.BigIntegerField(default=0)
+    # A review of a repository by URL: the URL as shown (never with credentials), the
+    # branch, tag or commit asked for (blank: the default branch) and the commit fetched.
+    repo_url = models.CharField(max_length=500, blank=True)
+    repo_ref = models.CharField(max_length=255, blank=True)
+    commit_sha = models.CharField(max_length=64, blank=True)
+    # What the fetch left out (submodules, LFS objects), in the fetch's words.
+    repo_note = models.CharField(max_length=300, blank=True)
     spec = models.FileField(upload_to=_upload_to)
     spec_name = models.CharField(max_length=255)
     spec_pages = models.PositiveIntegerField(null=True, blank=True)
@@ -114,6 +124,19 @@ class Review(models.Model):
     @property
     def is_final(self):
         return self.status in FINAL_STATUSES
+
+    @property
+    def is_repository(self):
+        return bool(self.repo_url)
+
+    @property
+    def short_commit(self):
+        return self.commit_sha[:12]
+
+    @property
+    def repo_name(self):
+        """The repository's URL for a review by URL, else the archive's name."""
+        return self.repo_url or self.archive_name
 
     @property
     def omitted_files(self):
@@ -259,6 +282,31 @@ class ProviderKey(models.Model):
         from .secrets_box import decrypt
 
         return decrypt(self.encrypted_key)
+
+
+class GitToken(models.Model):
+    """A team's token for fetching private repositories by URL, stored encrypted like the
+    provider keys and never shown again once saved."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="git_token")
+    encrypted_token = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Git token of {self.team}"
+
+    def set_token(self, plaintext):
+        from .secrets_box import encrypt
+
+        self.encrypted_token = encrypt(plaintext)
+
+    def get_token(self):
+        from .secrets_box import decrypt
+
+        return decrypt(self.encrypted_token)
 
 
 # -- Sharing (issue 5) -------------------------------------------------------------------

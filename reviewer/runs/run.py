@@ -80,6 +80,9 @@ class ReviewRun:
             self.writer.close_quietly()
 
     def _run(self):
+        if self.review.repo_url and not self.review.archive:
+            if not self._fetch():
+                return
         self._set_status(Status.PACKING, "reading the archive")
         model = library_settings.model_for(library_settings.model_id_for_review(self.review))
         if library_settings.is_split(library_settings.snapshot_of(self.review)):
@@ -116,6 +119,30 @@ class ReviewRun:
                 return
             self._store_pack(model, packed, ratio)
             self._stream(model, endpoint, _slim(packed), refit_allowed=False, note=note)
+
+    def _fetch(self):
+        """A review by URL started at once: the repository is fetched here, under the
+        run's lease, and stored as its archive. False when the review has ended."""
+        from reviewer.intake import repository
+
+        self._set_status(Status.PACKING, repository.FETCHING_NOTE)
+        try:
+            fields = repository.fetch_into(self.review)
+        except repository.RepositoryRefused as exc:
+            self._finish(Status.FAILED, error=exc.message)
+            return False
+        try:
+            self._update(**fields)
+        except FenceLost:
+            default_storage.delete(fields["archive"])  # no longer this run's to keep
+            raise
+        for name, value in fields.items():
+            if name != "archive":
+                setattr(self.review, name, value)
+        if self.cancel.is_set():
+            self._finish_cancelled("cancelled after the repository was fetched")
+            return False
+        return True
 
     def _fit(self, model, endpoint, ratio):
         """Pack by the ratio; where the provider counts, ask it, and pack once more if it

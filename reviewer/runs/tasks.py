@@ -21,9 +21,25 @@ def run_review(review_id):
         ReviewRun(review_id, token).run()
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def fetch_repository(review_id):
+    """Fetches a draft's repository by URL, for its preview."""
+    from reviewer.intake.repository import fetch_draft
+
+    fetch_draft(review_id)
+
+
+def enqueue_fetch(review_id):
+    transaction.on_commit(lambda: fetch_repository.delay(review_id))
+
+
 @shared_task(ignore_result=True)
 def reap_lost_reviews():
+    from reviewer.intake.repository import reap_fetches
+
     changed = reap_expired(send_review, queue_busy=lambda: queue_backlog() > 0)
+    # Drafts being fetched hold no run: a lost fetch is sent again or fails.
+    changed += reap_fetches(lambda review_id: fetch_repository.delay(review_id))
     if changed:
         announce_queue()  # a review queued again takes a place
     return changed

@@ -22,7 +22,7 @@ from reviewer.teams.models import Role
 @login_required
 def review_detail(request, pk):
     review = get_review_for_user(request.user, pk)
-    if review.status == Status.DRAFT:
+    if review.status in (Status.DRAFT, Status.FETCHING):
         return redirect("review_preview", review.pk)
     context = {"review": review, "project": review.project}
     context["unknown_model"] = library_settings.is_unknown(review.model)
@@ -69,3 +69,20 @@ def review_retry(request, pk):
         return redirect(review)
     messages.success(request, f"Retry of review {review.pk} started with the same inputs.")
     return redirect(retry)
+
+
+@login_required
+@require_POST
+def review_refetch(request, pk):
+    """A review by URL again, on the latest commit of the branch or tag it asked for."""
+    review = get_review_for_user(request.user, pk, Role.MEMBER)
+    if not review.repo_url:
+        messages.error(request, "This review is of an uploaded archive; use Retry.")
+        return redirect(review)
+    try:
+        rerun = clone_review(review, request.user, refetch=True)
+    except UploadRejected as exc:
+        messages.error(request, exc.html or exc.message)
+        return redirect(review)
+    messages.success(request, f"Review {review.pk} started again on the latest commit.")
+    return redirect(rerun)

@@ -107,4 +107,32 @@
     xhr.open("POST", form.action);
     xhr.send(data);
   });
+
+  // The upload form's two sources: only the chosen one's fields show and are sent (a
+  // disabled field is left out of the request). Without this script both show, and
+  // the radio button decides on the server.
+  function showSource(form) {
+    var chosen = form.querySelector("input[name=source]:checked");
+    var source = chosen ? chosen.value : "archive";
+    Array.prototype.forEach.call(form.querySelectorAll("[data-source]"), function (box) {
+      var on = box.getAttribute("data-source") === source;
+      box.hidden = !on;
+      Array.prototype.forEach.call(box.querySelectorAll("input"), function (input) {
+        input.disabled = !on;
+      });
+    });
+  }
+  function initSource() {
+    var form = document.getElementById("upload-form");
+    if (!form || !form.querySelector("input[name=source]")) return;
+    showSource(form);
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "source") showSource(form);
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", initSource);
+  } else {
+    initSource();
+  }
 })();

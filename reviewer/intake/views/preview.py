@@ -43,6 +43,10 @@ def _choices(data, user, review):
 async def review_preview(request, pk):
     user = await request.auser()
     review = await aget_review_for_user(user, pk)
+    if not review.archive:
+        return await _not_fetched(request, review)
+    if request.htmx and request.htmx.trigger == FETCH_POLL:
+        return HttpResponse(headers={"HX-Refresh": "true"})  # fetched: show the preview
     snapshot, form, flags = await sync_to_async(_page_inputs)(request, user, review)
     editable = form is not None
     invalid = editable and snapshot is None
@@ -62,6 +66,23 @@ async def review_preview(request, pk):
     # htmx swaps only successful answers; the fragment carries the error sentence.
     status = 400 if invalid and not request.htmx else 200
     return await _render(request, template, (review, preview, snapshot, form, flags), status)
+
+
+FETCH_POLL = "fetch-poll"  # the id of the fetching page's poller
+
+
+async def _not_fetched(request, review):
+    """A review by URL whose repository is not fetched (yet): the page says so and, while
+    the draft's fetch runs, asks again every few seconds; the page is reloaded once
+    there is a preview to show, or sent to the review's page when the fetch failed."""
+    if request.htmx and request.htmx.trigger == FETCH_POLL:
+        if review.status == Status.FETCHING:
+            return HttpResponse()
+        return HttpResponse(headers={"HX-Redirect": review.get_absolute_url()})
+    if review.is_final:
+        return redirect(review)  # its page says why
+    context = {"review": review, "project": review.project}
+    return await sync_to_async(render)(request, "reviews/fetching.html", context)
 
 
 def _model_notes(review, snapshot):

@@ -15,6 +15,7 @@ from reviewer.intake.forms import ProjectForm, ProjectSettingsForm
 from reviewer.intake.services import (
     UploadRejected,
     asubmit_review,
+    asubmit_url_review,
     bound_upload_form,
     upload_form,
 )
@@ -120,16 +121,22 @@ async def review_create(request, pk):
     if form.is_valid():
         preview = "preview" in request.POST
         data = form.cleaned_data
+        options = {"start": not preview, "mode": data.get("mode")}
         try:
-            review = await asubmit_review(
-                project,
-                user,
-                data["archive"],
-                data["spec"],
-                data.get("model"),
-                start=not preview,
-                mode=data.get("mode"),
-            )
+            if form.by_url:
+                review = await asubmit_url_review(
+                    project,
+                    user,
+                    data["repo_url"],
+                    data["ref"],
+                    data["spec"],
+                    data.get("model"),
+                    **options,
+                )
+            else:
+                review = await asubmit_review(
+                    project, user, data["archive"], data["spec"], data.get("model"), **options
+                )
         except UploadRejected as exc:
             form.add_error(exc.field, exc.html or exc.message)
             status = exc.status

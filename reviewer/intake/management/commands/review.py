@@ -1,5 +1,7 @@
 """`manage.py review ARCHIVE --spec PDF --project NAME [--model M] [--json]` runs a review
-through the real worker and prints the answer as it streams; `--cancel ID` stops one.
+through the real worker and prints the answer as it streams; `--repo-url URL [--ref REF]`
+reviews a repository by URL instead of an archive (the worker fetches it), `--refetch ID`
+runs a review by URL again on the latest commit; `--cancel ID` stops one.
 `--sarif FILE` writes the findings as SARIF; `--fail-on SEVERITY` exits 3 when a finding at
 or above it is open, for CI gates."""
 
@@ -15,7 +17,9 @@ from django.core.management.base import BaseCommand, CommandError
 from reviewer.intake.services import (
     UploadRejected,
     check_key,
+    clone_review,
     create_review,
+    submit_url_review,
     validate_uploads,
 )
 from reviewer.reviews.models import ACTIVE_STATUSES, FINAL_STATUSES, Project, Review, Status
@@ -30,6 +34,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("archive", nargs="?")
+        parser.add_argument("--repo-url", metavar="URL", help="review this repository instead")
+        parser.add_argument(
+            "--ref", default="", help="with --repo-url: branch, tag or commit (default branch)"
+        )
+        parser.add_argument(
+            "--refetch", type=int, metavar="ID", help="run review ID by URL on the latest commit"
+        )
         parser.add_argument("--spec")
         parser.add_argument("--project", help="project name or id")
         parser.add_argument("--model", default=None)
@@ -52,12 +63,27 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["cancel"]:
             return self._cancel(options["cancel"])
-        if not (options["archive"] and options["spec"] and options["project"]):
-            raise CommandError("Give an ARCHIVE, --spec PDF and --project NAME (or --cancel ID).")
-        project = self._project(options["project"])
         if options["sarif"] and not Path(options["sarif"]).resolve().parent.is_dir():
             self.stderr.write(f"The folder for {options['sarif']} does not exist.")
             sys.exit(2)
+        if options["refetch"]:
+            return self._finish(self._refetch(options["refetch"]), options)
+        if options["archive"] and options["repo_url"]:
+            self.stderr.write("Give either an ARCHIVE or --repo-url URL, not both.")
+            sys.exit(2)
+        if options["ref"] and not options["repo_url"]:
+            self.stderr.write("--ref goes with --repo-url.")
+            sys.exit(2)
+        if not (
+            (options["archive"] or options["repo_url"]) and options["spec"] and options["project"]
+        ):
+            raise CommandError(
+                "Give an ARCHIVE or --repo-url URL, --spec PDF and --project NAME "
+                "(or --cancel ID, or --refetch ID)."
+            )
+        project = self._project(options["project"])
+        if options["repo_url"]:
+            return self._finish(self._by_url(project, options), options)
         archive_path, spec_path = Path(options["archive"]), Path(options["spec"])
         model_id = options["model"] or project.model or library_settings.default_model_id()
         try:
@@ -78,6 +104,39 @@ class Command(BaseCommand):
                 model_id,
                 mode=options["mode"],
             )
+        self._finish(review, options)
+
+    def _by_url(self, project, options):
+        model_id = options["model"] or project.model or library_settings.default_model_id()
+        spec_path = Path(options["spec"])
+        try:
+            with spec_path.open("rb") as spec:
+                return submit_url_review(
+                    project,
+                    None,
+                    options["repo_url"],
+                    options["ref"],
+                    File(spec, name=spec_path.name),
+                    model_id,
+                    mode=options["mode"],
+                )
+        except (UploadRejected, OSError) as exc:
+            self.stderr.write(str(exc) if isinstance(exc, UploadRejected) else exc.strerror)
+            sys.exit(2)
+
+    def _refetch(self, review_id):
+        original = Review.objects.select_related("project__team").filter(pk=review_id).first()
+        if original is None or not original.repo_url:
+            self.stderr.write(f"Review {review_id} is not a review of a repository by URL.")
+            sys.exit(2)
+        try:
+            return clone_review(original, None, refetch=True)
+        except UploadRejected as exc:
+            self.stderr.write(exc.message)
+            sys.exit(2)
+
+    def _finish(self, review, options):
+        """Follows the review to its end, prints it and exits as documented."""
         self.stderr.write(f"review {review.pk}: {settings.SITE_URL}{review.get_absolute_url()}")
         self._follow(review.pk, options["timeout"], quiet=options["json"])
         review.refresh_from_db()
@@ -167,6 +226,11 @@ def _as_json(review):
         "status": review.status,
         "url": f"{settings.SITE_URL}{review.get_absolute_url()}",
         "report": review.report,
+        "repository": (
+            {"url": review.repo_url, "ref": review.repo_ref or None, "commit": review.commit_sha}
+            if review.repo_url
+            else None
+        ),
         "prompt_tokens": review.prompt_tokens,
         "completion_tokens": review.completion_tokens,
         "cost_usd": float(review.cost_usd) if review.cost_usd is not None else None,
