@@ -108,8 +108,9 @@ class Viewer:
             self.done_at = now
 
 
-def queued_while_free(viewers, slots, grace=1.0, step=0.1):
-    """How many reviews waited in the queue more than `grace` seconds at a moment when
+def queued_while_free(viewers, slots, grace=2.0, step=0.1):
+    """How many reviews waited in the queue more than `grace` seconds (the upload and the
+    worker's pick-up take some) at a moment when
     fewer than `slots` reviews were running (between "packing" and done)."""
     spans = [(v.running_at, v.done_at or math.inf) for v in viewers if v.running_at is not None]
     count = 0
@@ -170,7 +171,7 @@ class Sampler(threading.Thread):
         self.peak = {name: (0.0, {}) for name in self.roots}
         self.cpu_first, self.cpu_last = {}, {}
         self.window = [None, None]
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def mark_window_start(self):
         self.window[0] = time.monotonic()
@@ -183,11 +184,11 @@ class Sampler(threading.Thread):
         return self
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join(5)
 
     def run(self):
-        while not self._stop.wait(self.interval):
+        while not self._halt.wait(self.interval):
             self.sample()
 
     def sample(self):

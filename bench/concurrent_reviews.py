@@ -10,7 +10,7 @@ latency of the whole path fake model -> worker -> relay -> web -> viewer.
 
 Meanwhile the worker's and the web server's process trees are sampled every 0.5 s
 (VmRSS and CPU from /proc). Per point it prints completed/failed, queue wait (POST
-sent -> "packing"), how many reviews waited > 1 s while fewer than --slots were
+sent -> "packing"), how many reviews waited > 2 s while fewer than --slots were
 running, time to first token, relay latency p50/p95/p99/max, peak RSS and CPU.
 
     .venv/bin/python -m bench.concurrent_reviews --profile services --counts 10,50,100 \
@@ -214,6 +214,17 @@ def summarise(profile, n, viewers, lag, sampler, fake, writes, args):
         "fake_late_ms_max": fake.get("late_ms_max"),
         **sampler.summary(),
         "writes": writes,
+        "reviews": [
+            {
+                "id": v.review_id,
+                "queue_wait_s": v.queue_wait,
+                "ttft_s": v.ttft,
+                "final": v.final,
+                "relay_events": v.last_id,
+                "latency_max_ms": max(v.latencies_ms, default=None),
+            }
+            for v in viewers
+        ],
     }
 
 
@@ -230,7 +241,7 @@ def max_overlap(viewers):
 
 
 HEADER = (
-    f"{'profile':<8} {'N':>4} {'ok':>4} {'fail':>4} {'qwait p95':>9} {'q>1s free':>9} "
+    f"{'profile':<8} {'N':>4} {'ok':>4} {'fail':>4} {'qwait p95':>9} {'q>2s free':>9} "
     f"{'peak str':>8} {'ttft p50/p95 s':>14} {'lat p50/p95/p99/max ms':>24} "
     f"{'wrk RSS MB':>10} {'web RSS MB':>10} {'cpu% wrk/web/fake/bench':>23} {'ev/rev':>6}"
 )
@@ -256,7 +267,8 @@ def run_profile(profile, args):
     results = []
     fake, url = start_fake(args)
     with tempfile.TemporaryDirectory(prefix="conc-bench-") as tmp:
-        stack = BenchStack(profile, tmp, url, args.worker)
+        extra = dict(item.split("=", 1) for item in args.env)
+        stack = BenchStack(profile, tmp, url, args.worker, **extra)
         try:
             stack.start()
             session = stack.client("alice")
@@ -306,6 +318,9 @@ def main(argv=None):
         default="--pool prefork --concurrency 2 --loglevel INFO",
         help="arguments after `celery -A reviewer worker` (default: as scripts/run.sh)",
     )
+    parser.add_argument(
+        "--env", action="append", default=[], help="KEY=VALUE for the stack (repeatable)"
+    )
     parser.add_argument("--slots", type=int, default=2, help="reviews the worker runs at once")
     parser.add_argument("--timeout", type=float, default=0, help="seconds per point (0: auto)")
     parser.add_argument("--pause", type=float, default=5, help="seconds between points")
@@ -319,7 +334,8 @@ def main(argv=None):
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     print(
         f"concurrent reviews: {args.rate:g} chunks/s for {args.seconds:g} s per review; "
-        f"worker: celery -A reviewer worker {args.worker}; nproc={os.cpu_count()}; "
+        f"worker: {' '.join(args.env)} celery -A reviewer worker {args.worker}; "
+        f"nproc={os.cpu_count()}; "
         f"python {platform.python_version()}; load {os.getloadavg()[0]:.2f}"
     )
     print(HEADER, flush=True)
