@@ -108,24 +108,37 @@ class Viewer:
             self.done_at = now
 
 
-def queued_while_free(viewers, slots, grace=2.0, step=0.1):
-    """How many reviews waited in the queue more than `grace` seconds (the upload and the
-    worker's pick-up take some) at a moment when
-    fewer than `slots` reviews were running (between "packing" and done)."""
-    spans = [(v.running_at, v.done_at or math.inf) for v in viewers if v.running_at is not None]
-    count = 0
+def free_slot_waits(viewers, slots):
+    """Per review, the seconds it spent queued while fewer than `slots` reviews were
+    running (between "packing" and done): time a free slot was not used for it."""
+    edges = []
+    for v in viewers:
+        if v.running_at is not None:
+            edges += [(v.running_at, 1), (v.done_at or math.inf, -1)]
+    edges.sort()
+    # (from, to, reviews running) segments of the run count over time.
+    segments, running, since = [], 0, -math.inf
+    for when, step in edges:
+        segments.append((since, when, running))
+        running, since = running + step, when
+    segments.append((since, math.inf, running))
+    last = max((s for s, step in edges if step == 1), default=0)
+    waits = []
     for v in viewers:
         if v.start is None:
             continue
-        begin = v.start + grace
-        end = v.running_at if v.running_at is not None else max((s for s, _ in spans), default=0)
-        t = begin
-        while t < end:
-            if sum(1 for s, e in spans if s <= t < e) < slots:
-                count += 1
-                break
-            t += step
-    return count
+        end = v.running_at if v.running_at is not None else last
+        idle = sum(
+            max(0.0, min(b, end) - max(a, v.start)) for a, b, count in segments if count < slots
+        )
+        waits.append(idle)
+    return waits
+
+
+def queued_while_free(viewers, slots, grace=2.0):
+    """How many reviews spent more than `grace` seconds in the queue while a slot was
+    free (the upload, the worker's pick-up and a finished run's hand-over take some)."""
+    return sum(1 for idle in free_slot_waits(viewers, slots) if idle > grace)
 
 
 # -- process trees from /proc ------------------------------------------------------------

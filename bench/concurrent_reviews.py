@@ -39,7 +39,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.conc_probe import Sampler, Viewer, percentile, queued_while_free  # noqa: E402
+from bench.conc_probe import (  # noqa: E402
+    Sampler,
+    Viewer,
+    free_slot_waits,
+    percentile,
+    queued_while_free,
+)
 from tests.factories import make_pdf, make_zip  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 from tests.test_e2e_api import make_token  # noqa: E402
@@ -199,6 +205,7 @@ def summarise(profile, n, viewers, lag, sampler, fake, writes, args):
         "queue_wait_p95_s": percentile(waits, 0.95),
         "queue_wait_max_s": waits[-1] if waits else math.nan,
         "queued_while_free": queued_while_free(viewers, args.slots),
+        "free_slot_wait_max_s": max(free_slot_waits(viewers, args.slots), default=0),
         "peak_streaming": max_overlap(viewers),
         "ttft_p50_s": percentile(ttft, 0.5),
         "ttft_p95_s": percentile(ttft, 0.95),
@@ -217,6 +224,7 @@ def summarise(profile, n, viewers, lag, sampler, fake, writes, args):
         "reviews": [
             {
                 "id": v.review_id,
+                "times": [v.start, v.running_at, v.first_delta_at, v.done_at],
                 "queue_wait_s": v.queue_wait,
                 "ttft_s": v.ttft,
                 "final": v.final,
@@ -289,7 +297,9 @@ def run_profile(profile, args):
                 result["load1_before"], result["load1_after"] = load, os.getloadavg()[0]
                 results.append(result)
                 print(row(result), flush=True)
-                detail = {k: result[k] for k in ("writes", "worker_rss_peak_by_process_mb")}
+                keys = ("free_slot_wait_max_s", "writes", "worker_rss_peak_by_process_mb")
+                keys += ("fake_peak_streams", "fake_late_ms_max", "bench_loop_lag_max_ms")
+                detail = {k: result[k] for k in keys}
                 print(f"    load {load:.2f}->{result['load1_after']:.2f} {json.dumps(detail)}")
                 for line in result["errors"]:
                     print(f"    {line}", flush=True)

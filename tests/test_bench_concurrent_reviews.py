@@ -35,6 +35,10 @@ def test_reviews_queued_behind_full_slots_are_not_counted_but_idle_slots_are():
     # One slot idle from 0 to 10 while the third waits: counted.
     idle = [review(0, 0.1, 10), review(0, 10.0, 20)]
     assert queued_while_free(idle, slots=2) == 1
+    # Short hand-overs between a finished run and the next add up to less than 2 s.
+    handover = [review(0, 0.1, 10), review(0, 0.1, 10), review(0, 10.5, 20), review(0, 10.6, 20)]
+    handover += [review(0, 20.4, 30), review(0, 20.5, 30)]
+    assert queued_while_free(handover, slots=2) == 0
 
 
 def test_process_tree_follows_children_of_children_only():
