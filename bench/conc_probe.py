@@ -30,6 +30,7 @@ class Viewer:
     index: int
     review_id: int | None = None
     start: float | None = None  # time.time() when the review's POST was sent
+    created_at: float | None = None  # its 201 arrived: queued from here on
     running_at: float | None = None  # first status past "queued"
     first_delta_at: float | None = None
     done_at: float | None = None
@@ -125,19 +126,19 @@ def free_slot_waits(viewers, slots):
     last = max((s for s, step in edges if step == 1), default=0)
     waits = []
     for v in viewers:
-        if v.start is None:
+        if v.created_at is None:
             continue
         end = v.running_at if v.running_at is not None else last
-        idle = sum(
-            max(0.0, min(b, end) - max(a, v.start)) for a, b, count in segments if count < slots
-        )
+        begin = v.created_at
+        idle = sum(max(0.0, min(b, end) - max(a, begin)) for a, b, count in segments if count < slots)
         waits.append(idle)
     return waits
 
 
 def queued_while_free(viewers, slots, grace=2.0):
-    """How many reviews spent more than `grace` seconds in the queue while a slot was
-    free (the upload, the worker's pick-up and a finished run's hand-over take some)."""
+    """How many reviews spent more than `grace` seconds in the queue (from the API's
+    answer on) while a slot was free (the worker's pick-up and a finished run's
+    hand-over take some)."""
     return sum(1 for idle in free_slot_waits(viewers, slots) if idle > grace)
 
 

@@ -140,6 +140,7 @@ async def run_point(stack, token, project_id, n, args, sampler):
             if created.status_code != 201:
                 viewer.errors.append(f"create: HTTP {created.status_code} {created.text[:80]}")
                 return
+            viewer.created_at = time.time()
             viewer.review_id = created.json()["id"]
             await viewer.follow(client, f"/api/reviews/{viewer.review_id}/events")
 
@@ -224,7 +225,7 @@ def summarise(profile, n, viewers, lag, sampler, fake, writes, args):
         "reviews": [
             {
                 "id": v.review_id,
-                "times": [v.start, v.running_at, v.first_delta_at, v.done_at],
+                "times": [v.start, v.created_at, v.running_at, v.first_delta_at, v.done_at],
                 "queue_wait_s": v.queue_wait,
                 "ttft_s": v.ttft,
                 "final": v.final,

@@ -27,7 +27,7 @@ def test_viewer_measures_each_marker_once_even_when_split_between_deltas():
 
 def test_reviews_queued_behind_full_slots_are_not_counted_but_idle_slots_are():
     def review(start, running, done):
-        return Viewer(0, start=start, running_at=running, done_at=done)
+        return Viewer(0, start=start, created_at=start, running_at=running, done_at=done)
 
     # Two slots busy from 0 to 10; the third waits for one of them: fair.
     fair = [review(0, 0.1, 10), review(0, 0.1, 10), review(0, 10.0, 20)]
