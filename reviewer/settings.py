@@ -103,6 +103,9 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, with a bound on a threads worker's connections.
+        DATABASES["default"]["ENGINE"] = "reviewer.runs.postgresql"
 else:
     DATABASES = {
         "default": {
@@ -191,6 +194,8 @@ if REDIS_URL:
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport, with each message written whole before it shows.
+    CELERY_BROKER_TRANSPORT = "reviewer.runs.file_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
@@ -205,8 +210,24 @@ else:
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = env_int("REVIEW_TIME_LIMIT", 3600)
-CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+# A review's longest run in seconds. The run enforces it itself (keeper.py): the threads
+# pool has no time limits; Celery's below apply to a prefork worker only, as a backstop.
+REVIEW_TIME_LIMIT = env_int("REVIEW_TIME_LIMIT", 3600)
+CELERY_TASK_TIME_LIMIT = REVIEW_TIME_LIMIT + 120
+CELERY_TASK_SOFT_TIME_LIMIT = REVIEW_TIME_LIMIT + 60
+# A review is seconds of packing and then minutes of waiting on tokens, so a worker runs
+# its reviews on threads: one process holds REVIEW_SLOTS of them at once (packing goes
+# to PACK_PROCESSES processes). `celery -A reviewer worker` takes both from here.
+# SQLite serializes writes, which caps the embedded profile lower (see README: Worker).
+REVIEW_SLOTS = env_int("REVIEW_SLOTS", env_int("WORKER_CONCURRENCY", 100 if REDIS_URL else 20))
+CELERY_WORKER_POOL = os.environ.get("WORKER_POOL", "threads")
+CELERY_WORKER_CONCURRENCY = REVIEW_SLOTS
+# Processes that pack for the worker's reviews (CPU-bound, off the streaming threads);
+# 0 packs on the review's own thread. A prefork worker always packs in its child.
+PACK_PROCESSES = env_int("PACK_PROCESSES", os.cpu_count() or 1)
+# PostgreSQL connections one threads worker opens at most; its threads wait for a free
+# one. 0: no bound.
+WORKER_DB_CONNECTIONS = env_int("WORKER_DB_CONNECTIONS", 20)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

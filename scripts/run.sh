@@ -6,7 +6,8 @@ PY=.venv/bin/python
 PORT="${PORT:-8000}"
 
 echo "reviewer: starting the background worker"
-$PY -m celery -A reviewer worker --loglevel "${CELERY_LOG_LEVEL:-INFO}" --concurrency "${WORKER_CONCURRENCY:-2}" &
+# Reviews run on threads, REVIEW_SLOTS of them at once; see README: The worker.
+$PY -m celery -A reviewer worker --loglevel "${CELERY_LOG_LEVEL:-INFO}" &
 worker=$!
 trap 'kill -TERM "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT INT TERM
 

@@ -108,6 +108,13 @@ def _token_cache_per_test(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _pack_in_process(settings):
+    # In-process runs pack on their own thread, where the tests' patches reach; the
+    # packing processes have tests of their own (test_concurrent_reviews.py, e2e).
+    settings.PACK_PROCESSES = 0
+
+
+@pytest.fixture(autouse=True)
 def _server_key(settings, monkeypatch):
     # In-process tests run models of the generic endpoint, which needs a key to start;
     # no provider's own key leaks in from the environment.

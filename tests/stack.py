@@ -1,11 +1,13 @@
 """A whole running reviewer for end-to-end tests: migrated database, ASGI server and a
 real Celery worker as subprocesses, in one of the two profiles.
 
-- embedded: SQLite and the filesystem broker under a temporary var/;
+- embedded: SQLite and the filesystem broker under a temporary var/, and a prefork
+  worker (so the e2e tests still cover the pool a deployment may choose);
 - services: a fresh PostgreSQL database and a Redis database of its own, two web
-  processes and a prefork worker, all run by the python of `E2E_RUNTIME_PYTHON` when set
-  (`make test` points it at a venv built from requirements.txt alone, so that a runtime
-  dependency only the test tools bring in fails here as it would in a deployment).
+  processes and a worker as documented (reviews on threads), all run by the python of
+  `E2E_RUNTIME_PYTHON` when set (`make test` points it at a venv built from
+  requirements.txt alone, so that a runtime dependency only the test tools bring in
+  fails here as it would in a deployment).
 """
 
 import contextlib
@@ -93,6 +95,7 @@ class Stack:
             self.env["REDIS_URL"] = redis_url(redis_db)
         self.server = None
         self.workers = []
+        self.workers_started = 0
         self.logs = self.base_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
 
@@ -171,11 +174,19 @@ class Stack:
         except httpx.HTTPError:
             return False
 
-    def start_worker(self, name=None):
-        name = name or f"w{len(self.workers)}@e2e"
-        log = open(self.logs / f"worker-{len(self.workers)}.log", "ab")  # noqa: SIM115
-        # The services profile runs the pool of a deployment: tasks in forked children.
-        pool = ["prefork", "--concurrency", "2"] if self.profile == "services" else ["solo"]
+    def start_worker(self, name=None, pool=None, **extra_env):
+        """`pool` None: the services profile starts the worker as documented (reviews on
+        threads, packing in processes), the embedded one a prefork worker of two children,
+        the pool a deployment may still choose."""
+        number = self.workers_started
+        self.workers_started += 1
+        name = name or f"w{number}@e2e"
+        log_path = self.logs / f"worker-{number}.log"
+        log = open(log_path, "ab")  # noqa: SIM115
+        pool = pool or ("threads" if self.profile == "services" else "prefork")
+        env = {**self.env, "WORKER_POOL": pool, **extra_env}
+        if pool == "prefork":
+            env.setdefault("REVIEW_SLOTS", "2")
         worker = subprocess.Popen(
             [
                 self.python,
@@ -184,8 +195,6 @@ class Stack:
                 "-A",
                 "reviewer",
                 "worker",
-                "--pool",
-                *pool,
                 "--loglevel",
                 "INFO",
                 "-n",
@@ -195,22 +204,28 @@ class Stack:
                 "--without-heartbeat",
             ],
             cwd=ROOT,
-            env=self.env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.workers.append(worker)
         _wait_for(
-            lambda: "ready" in (self.logs / f"worker-{len(self.workers) - 1}.log").read_text(),
+            lambda: "ready" in log_path.read_text(),
             60,
             "the Celery worker",
         )
         return worker
 
+    def stop_worker(self, worker):
+        """A warm shutdown, as a deployment stops a worker."""
+        _terminate(worker)
+        self.workers.remove(worker)
+
     def kill_worker(self, worker):
         # The whole worker at once, like a lost host: with prefork the task runs in a
-        # child, which would otherwise go on streaming after its parent died.
+        # child, which would otherwise go on streaming after its parent died; the
+        # threads pool's packing processes go with it too.
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(10)
 

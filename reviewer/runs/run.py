@@ -6,6 +6,7 @@ relay, finish) is conditional on it; once the keeper reports the review lost, or
 is refused, the run stops at once and writes nothing more: the review is someone else's.
 """
 
+import dataclasses
 import logging
 import tempfile
 import threading
@@ -15,18 +16,19 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.functions import Now
 
 from reviewer import llm
 from reviewer.counts.services import record as record_counts
 from reviewer.findings import prompt as findings_prompt
 from reviewer.findings import services as findings
-from reviewer.packing import PackingError, pack, write_sent_files
+from reviewer.packing import PackingError, write_sent_files
 from reviewer.reviews.models import Review, Status
 from reviewer.runs import fitting, library_settings
 from reviewer.runs.keeper import Keeper
 from reviewer.runs.lifecycle import announce_final, fenced_update, status_events
+from reviewer.runs.packing_pool import PackCancelled, pack
 from reviewer.runs.progress import TokenMeter, pack_progress
 from reviewer.runs.writer import RunWriter
 from reviewer.streams.relay import FenceLost
@@ -54,7 +56,8 @@ class ReviewRun:
         except FenceLost as exc:
             log.warning("review %s: run %s stopped: %s", self.review.pk, self.token, exc)
         except SoftTimeLimitExceeded:
-            minutes = settings.CELERY_TASK_TIME_LIMIT // 60
+            # A prefork worker's backstop; the keeper stops the run at its limit first.
+            minutes = settings.REVIEW_TIME_LIMIT // 60
             self._finish_quietly(
                 Status.FAILED, error=f"The review took longer than its {minutes}-minute limit."
             )
@@ -99,7 +102,7 @@ class ReviewRun:
             if packed is None:
                 return
             self._store_pack(model, packed, ratio)
-            self._stream(model, endpoint, packed, refit_allowed=False, note=note)
+            self._stream(model, endpoint, _slim(packed), refit_allowed=False, note=note)
 
     def _fit(self, model, endpoint, ratio):
         """Pack by the ratio; where the provider counts, ask it, and pack once more if it
@@ -122,19 +125,26 @@ class ReviewRun:
             # Once more, to show the count the request is sent with; no second refit.
             counted = fitting.provider_count(model, endpoint, self._request(model, packed))
         self._store_pack(model, packed, ratio, counted)
-        return packed, ratio
+        return _slim(packed), ratio
 
     def _pack(self, model, ratio):
+        paths = self.review.archive.path, self.review.spec.path
+        budget = library_settings.budget_for(model, ratio.value)
+        options = library_settings.pack_options_for_review(self.review)
+        release_connection()  # a pack may wait for a packing process
         try:
             return pack(
-                self.review.archive.path,
-                self.review.spec.path,
-                library_settings.budget_for(model, ratio.value),
-                library_settings.pack_options_for_review(self.review),
+                *paths,
+                budget,
+                options,
                 progress=pack_progress(self.writer.progress, self.started),
+                cancel=self.cancel,
             )
         except PackingError as exc:
             self._finish(Status.FAILED, error=str(exc))
+            return None
+        except PackCancelled:
+            self._finish_cancelled("cancelled while packing")
             return None
 
     def _request(self, model, packed):
@@ -168,11 +178,13 @@ class ReviewRun:
         status = Status.STREAMING
         finished = None
         meter = TokenMeter(self.started)
+        request = self._request(model, packed)
+        release_connection()
         try:
             for event in llm.stream_review(
                 model,
                 endpoint,
-                self._request(model, packed),
+                request,
                 settings=library_settings.client_settings(),
                 shared=library_settings.shared_state(),
                 cancel=self.cancel,
@@ -248,18 +260,23 @@ class ReviewRun:
     def _set_status(self, status, note):
         self._update(status=status, status_note=note[:300])
         self.writer.events(status_events(status, note))
+        release_connection()
 
     def _maybe_checkpoint(self):
         if time.monotonic() - self.last_checkpoint < settings.REVIEW_CHECKPOINT_SECONDS:
             return
         self.last_checkpoint = time.monotonic()
+        self._check_owner()
         self.writer.flush()
-        self._update(report="".join(self.text), report_event_id=self.writer.last_id)
+        self.keeper.checkpoint(report="".join(self.text), report_event_id=self.writer.last_id)
 
     def _finish_cancelled(self, note):
         if self.keeper.lost.is_set():
             # The cancel came from the keeper: the review is no longer this run's.
             raise FenceLost(self.keeper.reason)
+        if self.keeper.timed_out:
+            self._finish(Status.FAILED, error=self.keeper.timed_out)
+            return
         self._finish(Status.CANCELLED, note=note)
 
     def _finish(self, status, *, error="", note="", **fields):
@@ -267,6 +284,7 @@ class ReviewRun:
         if status == Status.FAILED:
             # Error sentences never hold a key (the library redacts them).
             log.warning("review %s failed: %s", self.review.pk, error)
+        self.keeper.checkpoint()  # the final write carries the whole text
         self.writer.flush()
         report = "".join(self.text)
         # Read before the final write and stored with it: the final view has its findings.
@@ -291,6 +309,20 @@ class ReviewRun:
             self._finish(status, error=error)
         except FenceLost as exc:
             log.warning("review %s: run %s stopped: %s", self.review.pk, self.token, exc)
+
+
+def _slim(packed):
+    """The pack without its file lists, which the row's summary holds now: a worker runs
+    a hundred reviews, and a large repository's lists are megabytes each."""
+    return dataclasses.replace(packed, included=[], excluded=[], redactions=[], coverage={})
+
+
+def release_connection():
+    """Closes this thread's database connection between a run's bursts of writes: a
+    worker streams a hundred reviews on threads, and a connection held by each would
+    take about all a PostgreSQL server allows. Reopened on the next query."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def _internal_error_sentence(exc):

@@ -25,10 +25,11 @@ from django.db.models.functions import Now
 
 from reviewer import llm
 from reviewer.packing import PackingError
-from reviewer.packing.split import pack_split, write_split_sent_files
+from reviewer.packing.split import write_split_sent_files
 from reviewer.packing.synthesis import SYNTHESIS_INSTRUCTIONS, synthesis_prompt
 from reviewer.reviews.models import Review, Status
 from reviewer.runs import library_settings
+from reviewer.runs.packing_pool import PackCancelled, pack_split
 from reviewer.splits import events as ev
 from reviewer.splits.lifecycle import fenced_part_update, reconcile
 from reviewer.splits.models import PartStatus, ReviewPart
@@ -48,9 +49,13 @@ def run_split(run, model):
             run.review.spec.path,
             library_settings.budget_for(model),
             library_settings.pack_options_for_review(run.review),
+            cancel=run.cancel,
         )
     except PackingError as exc:
         run._finish(Status.FAILED, error=str(exc))
+        return True
+    except PackCancelled:
+        run._finish_cancelled("cancelled while packing")
         return True
     if len(split.parts) < 2:
         return False
