@@ -130,7 +130,9 @@ def free_slot_waits(viewers, slots):
             continue
         end = v.running_at if v.running_at is not None else last
         begin = v.created_at
-        idle = sum(max(0.0, min(b, end) - max(a, begin)) for a, b, count in segments if count < slots)
+        idle = sum(
+            max(0.0, min(b, end) - max(a, begin)) for a, b, count in segments if count < slots
+        )
         waits.append(idle)
     return waits
 
