@@ -179,8 +179,12 @@ class Sampler(threading.Thread):
     """Every `interval` s: RSS of each named process tree (peak total and the processes
     at that peak), and CPU seconds of each process, for CPU % over the window."""
 
-    def __init__(self, roots, fake_pid, bench_pid, interval=0.5):
+    def __init__(self, roots, fake_pid, bench_pid, interval=0.5, database=None):
         super().__init__(daemon=True)
+        # PostgreSQL connections: the stack's database and the whole server (shared).
+        self.database = database
+        self.connections = {"stack": 0, "server": 0}
+        self._db = None
         self.roots = dict(roots)
         self.singles = {"fake": fake_pid, "bench": bench_pid}
         self.interval = interval
@@ -206,6 +210,28 @@ class Sampler(threading.Thread):
     def run(self):
         while not self._halt.wait(self.interval):
             self.sample()
+            if self.database:
+                self.count_connections()
+        if self._db is not None:
+            self._db.close()
+
+    def count_connections(self):
+        import psycopg
+
+        try:
+            if self._db is None:
+                self._db = psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres")
+                self._db.autocommit = True
+            row = self._db.execute(
+                "select count(*) filter (where datname = %s), count(*) from pg_stat_activity"
+                " where backend_type = 'client backend'",
+                (self.database,),
+            ).fetchone()
+        except psycopg.Error:
+            self._db = None
+            return
+        self.connections["stack"] = max(self.connections["stack"], row[0])
+        self.connections["server"] = max(self.connections["server"], row[1])
 
     def sample(self):
         stats = {}
@@ -250,4 +276,6 @@ class Sampler(threading.Thread):
             (round(v) for v in self.peak.get("worker", (0, {}))[1].values()), reverse=True
         )
         out["window_s"] = elapsed
+        if self.database:
+            out["pg_connections_peak"] = dict(self.connections)
         return out

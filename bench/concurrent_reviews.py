@@ -286,7 +286,7 @@ def run_profile(profile, args):
             session.close()
             for n in args.counts:
                 pids = {"worker": stack.workers[0].pid, "web": stack.server.pid}
-                sampler = Sampler(pids, fake.pid, os.getpid()).start()
+                sampler = Sampler(pids, fake.pid, os.getpid(), database=stack.database).start()
                 httpx.post(url.rsplit("/v1", 1)[0] + "/_fake/reset", timeout=5)
                 before = write_counts(stack)
                 load = os.getloadavg()[0]
@@ -299,6 +299,7 @@ def run_profile(profile, args):
                 results.append(result)
                 print(row(result), flush=True)
                 keys = ("free_slot_wait_max_s", "writes", "worker_rss_peak_by_process_mb")
+                keys += ("pg_connections_peak",) if stack.database else ()
                 keys += ("fake_peak_streams", "fake_late_ms_max", "bench_loop_lag_max_ms")
                 detail = {k: result[k] for k in keys}
                 print(f"    load {load:.2f}->{result['load1_after']:.2f} {json.dumps(detail)}")
