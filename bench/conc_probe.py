@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.fakes.paced_llm import MARKER
 
 RUNNING = ("packing", "waiting", "streaming")
+FINAL = ("done", "failed", "cancelled")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -36,6 +37,7 @@ class Viewer:
     done_at: float | None = None
     final: str | None = None
     last_id: int = 0
+    subscribed: bool = False
     latencies_ms: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     _tail: str = ""
@@ -58,6 +60,7 @@ class Viewer:
                     return
                 buffer = b""
                 async for data in response.aiter_bytes():
+                    self.subscribed = True  # the view has begun its answer
                     buffer += data
                     if b"\n\n" not in buffer:
                         continue
@@ -69,6 +72,10 @@ class Viewer:
                         break
         except (httpx.HTTPError, OSError) as exc:
             self.errors.append(f"stream: {type(exc).__name__}: {exc}")
+        if self.final is None and self.done_at is not None:
+            # The stream's done event came without its status: ask the review itself.
+            answer = await client.get(url.rsplit("/events", 1)[0])
+            self.final = answer.json().get("status") if answer.status_code == 200 else None
         if self.done_at is None and not self.errors:
             self.errors.append("stream ended without a done event")
         elif self.final not in (None, "done"):
@@ -92,7 +99,7 @@ class Viewer:
         if kind == "status":
             if text in RUNNING and self.running_at is None:
                 self.running_at = now
-            if text not in RUNNING and text != "queued":
+            if text in FINAL:
                 self.final = text
         elif kind == "delta":
             if self.first_delta_at is None:

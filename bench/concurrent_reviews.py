@@ -25,6 +25,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import shlex
 import subprocess
@@ -106,6 +107,55 @@ def start_fake(args):
     return fake, line.split("=", 1)[1]
 
 
+START_ALL = """
+import sys, time
+from reviewer.intake.services import start_review
+from reviewer.reviews.models import Review
+for review in Review.objects.filter(pk__in=[{ids}]).select_related("project"):
+    start_review(review)
+    print("started", review.pk, time.time())
+"""
+
+
+async def create_drafts(stack, project_id, n):
+    """n uploads through the project page's form with "preview": drafts, not started."""
+    session = stack.client("alice")
+    cookies = dict(session.cookies)
+    page = session.get(f"/projects/{project_id}/")
+    session.close()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    archive, spec = make_zip(), make_pdf()
+    gate = asyncio.Semaphore(CREATE_AT_ONCE)
+
+    async def one(client):
+        async with gate:
+            response = await client.post(
+                f"/projects/{project_id}/reviews",
+                data={"csrfmiddlewaretoken": csrf, "preview": "1", "model": "gpt-4.1"},
+                files={"archive": ("shop.zip", archive), "spec": ("spec.pdf", spec)},
+                headers={"Referer": stack.url + "/"},
+            )
+        match = re.search(r"/reviews/(\d+)/preview", response.headers.get("location", ""))
+        if not match:
+            raise RuntimeError(f"no draft: HTTP {response.status_code} {response.text[:200]}")
+        return int(match.group(1))
+
+    async with httpx.AsyncClient(base_url=stack.url, cookies=cookies, timeout=120) as client:
+        return await asyncio.gather(*(one(client) for _ in range(n)))
+
+
+def start_all(stack, ids):
+    """Starts the drafts one after another in one process, as fast as the queue takes
+    them; the time each was queued, by review id."""
+    out = stack.shell(START_ALL.format(ids=",".join(map(str, ids))))
+    started = {}
+    for line in out.splitlines():
+        if line.startswith("started "):
+            _, pk, when = line.split()
+            started[int(pk)] = float(when)
+    return started
+
+
 async def run_point(stack, token, project_id, n, args, sampler):
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     headers = {"Authorization": f"Bearer {token}"}
@@ -120,12 +170,13 @@ async def run_point(stack, token, project_id, n, args, sampler):
             await asyncio.sleep(0.1)
             lag.append(time.monotonic() - before - 0.1)
 
+    drafts = await create_drafts(stack, project_id, n) if args.start == "burst" else []
     async with httpx.AsyncClient(
         base_url=stack.url, headers=headers, limits=limits, timeout=httpx.Timeout(60, read=120)
     ) as client:
         tick = asyncio.create_task(ticker())
 
-        async def one(viewer):
+        async def create(viewer):
             async with gate:
                 viewer.start = time.time()
                 try:
@@ -144,8 +195,26 @@ async def run_point(stack, token, project_id, n, args, sampler):
             viewer.review_id = created.json()["id"]
             await viewer.follow(client, f"/api/reviews/{viewer.review_id}/events")
 
-        sampler.mark_window_start()
-        tasks = [asyncio.create_task(one(v)) for v in viewers]
+        def watch(viewer):
+            return viewer.follow(client, f"/api/reviews/{viewer.review_id}/events")
+
+        if args.start == "burst":
+            for viewer, pk in zip(viewers, drafts, strict=True):
+                viewer.review_id = pk
+            tasks = [asyncio.create_task(watch(v)) for v in viewers]
+            # Every viewer is following its draft before any starts.
+            deadline = time.monotonic() + 120
+            while not all(v.subscribed for v in viewers) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            sampler.mark_window_start()
+            started = await asyncio.to_thread(start_all, stack, drafts)
+            for viewer in viewers:
+                viewer.start = viewer.created_at = started.get(viewer.review_id)
+                if viewer.start is None:
+                    viewer.errors.append("not started")
+        else:
+            sampler.mark_window_start()
+            tasks = [asyncio.create_task(create(v)) for v in viewers]
         limit = args.timeout or (math.ceil(n / args.slots) * (args.seconds + 10) * 1.5 + 90)
         done, pending = await asyncio.wait(tasks, timeout=limit)
         for task in pending:
@@ -332,6 +401,13 @@ def main(argv=None):
     )
     parser.add_argument(
         "--env", action="append", default=[], help="KEY=VALUE for the stack (repeatable)"
+    )
+    parser.add_argument(
+        "--start",
+        choices=("burst", "api"),
+        default="burst",
+        help="burst: upload N drafts first, then start them all at once (default); "
+        "api: create and start each through the JSON API, 8 uploads at a time",
     )
     parser.add_argument("--slots", type=int, default=2, help="reviews the worker runs at once")
     parser.add_argument("--timeout", type=float, default=0, help="seconds per point (0: auto)")
