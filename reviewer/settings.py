@@ -223,8 +223,10 @@ REVIEW_SLOTS = env_int("REVIEW_SLOTS", env_int("WORKER_CONCURRENCY", 100 if REDI
 CELERY_WORKER_POOL = os.environ.get("WORKER_POOL", "threads")
 CELERY_WORKER_CONCURRENCY = REVIEW_SLOTS
 # Processes that pack for the worker's reviews (CPU-bound, off the streaming threads);
-# 0 packs on the review's own thread. A prefork worker always packs in its child.
-PACK_PROCESSES = env_int("PACK_PROCESSES", os.cpu_count() or 1)
+# 0 packs on the review's own thread. A prefork worker always packs in its child. Each
+# holds the tokenizer and the libraries (about 150 MB): one per core, four at most, keeps
+# a worker's memory bounded on a large host.
+PACK_PROCESSES = env_int("PACK_PROCESSES", min(os.cpu_count() or 1, 4))
 # PostgreSQL connections one threads worker opens at most; its threads wait for a free
 # one. 0: no bound.
 WORKER_DB_CONNECTIONS = env_int("WORKER_DB_CONNECTIONS", 20)

@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures.process import BrokenProcessPool
 
 from django.conf import settings
@@ -144,6 +145,15 @@ _child_queue = None
 def _child_init(progress_queue):
     global _child_queue
     _child_queue = progress_queue
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent):
+    # A worker killed outright leaves its packing processes behind, blocked on a queue
+    # whose both ends they hold; they go once their parent is gone.
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
 
 def _child_pack(job, kind, args, watched):

@@ -284,7 +284,8 @@ class ReviewRun:
         if status == Status.FAILED:
             # Error sentences never hold a key (the library redacts them).
             log.warning("review %s failed: %s", self.review.pk, error)
-        self.keeper.checkpoint()  # the final write carries the whole text
+        # The final write carries the whole text: no checkpoint may land after it.
+        self.keeper.stop()
         self.writer.flush()
         report = "".join(self.text)
         # Read before the final write and stored with it: the final view has its findings.
@@ -301,8 +302,11 @@ class ReviewRun:
                 **fields,
             )
             findings.store(parsed)
-        # The row is final and ours: no other writer touches this review's relay now.
-        announce_final(self.review.pk, status, note or error)
+        # The row is final and ours: no other writer touches this review's relay now. Its
+        # `done` goes out once the row is committed (split mode finishes inside the lock
+        # of a larger transaction), so that a viewer told `done` reads the final row.
+        review_id = self.review.pk
+        transaction.on_commit(lambda: announce_final(review_id, status, note or error))
 
     def _finish_quietly(self, status, *, error):
         try:
