@@ -359,7 +359,15 @@ def run_profile(profile, args):
                 httpx.post(url.rsplit("/v1", 1)[0] + "/_fake/reset", timeout=5)
                 before = write_counts(stack)
                 load = os.getloadavg()[0]
-                viewers, lag = asyncio.run(run_point(stack, token, project_id, n, args, sampler))
+                try:
+                    viewers, lag = asyncio.run(
+                        run_point(stack, token, project_id, n, args, sampler)
+                    )
+                except (httpx.HTTPError, RuntimeError) as exc:
+                    # e.g. the shared PostgreSQL out of connections: say so, go on.
+                    sampler.stop()
+                    print(f"{profile:<8} {n:>4} point failed: {type(exc).__name__}: {exc}")
+                    continue
                 sampler.stop()
                 after = write_counts(stack)
                 writes = {k: after[k] - before.get(k, 0) for k in after}
