@@ -363,7 +363,7 @@ def run_profile(profile, args):
                     viewers, lag = asyncio.run(
                         run_point(stack, token, project_id, n, args, sampler)
                     )
-                except (httpx.HTTPError, RuntimeError, subprocess.CalledProcessError) as exc:
+                except (httpx.HTTPError, RuntimeError, subprocess.SubprocessError) as exc:
                     # e.g. the shared PostgreSQL out of connections: say so, go on.
                     sampler.stop()
                     print(f"{profile:<8} {n:>4} point failed: {type(exc).__name__}: {exc}")
