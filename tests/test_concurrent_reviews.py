@@ -18,6 +18,7 @@ from reviewer.streams import relay as relay_module
 from reviewer.streams.relay import DELTA, PROGRESS
 from tests.factories import make_pdf, make_zip
 from tests.fakes.llm_server import FakeLLMServer, answer
+from tests.stack import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FILES = {f"shop/app/m{i}.py": f"def f{i}():\n    return {i}\n" for i in range(30)}
@@ -204,3 +205,43 @@ def test_a_bounded_worker_opens_no_more_postgresql_connections_than_allowed():
         assert len(opened) == 3 and second is not None and third is not None
     finally:
         base.limit_connections(0)
+
+
+def test_packing_processes_exit_when_their_worker_is_killed():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import os, sys, time\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'reviewer.settings')\n"
+        "from reviewer.runs.packing_pool import PackPool\n"
+        "pool = PackPool(1)\n"
+        "try:\n"
+        "    pool.run('split', ('missing.zip', None, None, None), None, None)\n"
+        "except Exception:\n"
+        "    pass\n"
+        "print(*pool._executor._processes, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        child = int(worker.stdout.readline())
+        os.kill(child, 0)  # alive
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(child, signal.SIGKILL)
+            raise AssertionError("the packing process outlived its worker")
+    finally:
+        worker.kill()
