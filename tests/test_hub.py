@@ -126,3 +126,16 @@ def test_the_reader_stops_polling_once_the_review_is_done(review, monkeypatch):
 
     before, after = asyncio.run(scenario())
     assert before == after
+
+
+def test_the_readers_look_at_the_row_leaves_no_database_connection_open(review):
+    # A reader lives as long as its review streams, in the thread of the request that
+    # started it; a connection left open there is one per streaming review.
+    from asgiref.sync import async_to_sync
+    from django.db import connection
+
+    from reviewer.streams import hub
+
+    connection.close()
+    assert async_to_sync(hub._final_status)(review.pk) is None
+    assert connection.connection is None

@@ -11,6 +11,7 @@ import asyncio
 import bisect
 import contextlib
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from reviewer.streams.relay import DONE, Event, RedisRelay, get_relay
@@ -20,11 +21,25 @@ ROW_CHECK_SECONDS = 2.0
 IDLE_GRACE_SECONDS = 30
 
 
-async def _final_status(review_id):
+def _final_status_now(review_id):
+    from django.db import connections
+
     from reviewer.reviews.models import FINAL_STATUSES, Review
 
     rows = Review.objects.filter(pk=review_id, status__in=FINAL_STATUSES)
-    return await rows.values_list("status", flat=True).afirst()
+    try:
+        return rows.values_list("status", flat=True).first()
+    finally:
+        # The reader lives as long as the review streams, in the thread of the request
+        # that started it: a connection kept open there would be one per streaming
+        # review (100 reviews, 100 PostgreSQL connections, the server's default limit).
+        for conn in connections.all(initialized_only=True):
+            if not conn.in_atomic_block:
+                conn.close()
+
+
+async def _final_status(review_id):
+    return await sync_to_async(_final_status_now)(review_id)
 
 
 class _Watcher:
