@@ -14,7 +14,11 @@ sent -> "packing"), how many reviews waited > 2 s while fewer than --slots were
 running, time to first token, relay latency p50/p95/p99/max, peak RSS and CPU.
 
     .venv/bin/python -m bench.concurrent_reviews --profile services --counts 10,50,100 \
-        --seconds 60 --worker "--pool prefork --concurrency 2" --slots 2
+        --seconds 60
+
+The worker starts as documented (`celery -A reviewer worker`: reviews on threads, as
+many as the profile's REVIEW_SLOTS); --worker "--pool prefork --concurrency 2" --slots 2
+measures the old way.
 """
 
 from __future__ import annotations
@@ -342,6 +346,8 @@ def row(r):
 
 
 def run_profile(profile, args):
+    slots = args.slots or (100 if profile == "services" else 20)
+    args = argparse.Namespace(**{**vars(args), "slots": slots})
     results = []
     fake, url = start_fake(args)
     with tempfile.TemporaryDirectory(prefix="conc-bench-") as tmp:
@@ -405,7 +411,7 @@ def main(argv=None):
     parser.add_argument("--mark-every", type=int, default=4, help="a time marker every N chunks")
     parser.add_argument(
         "--worker",
-        default="--pool prefork --concurrency 2 --loglevel INFO",
+        default="--loglevel INFO",
         help="arguments after `celery -A reviewer worker` (default: as scripts/run.sh)",
     )
     parser.add_argument(
@@ -418,7 +424,12 @@ def main(argv=None):
         help="burst: upload N drafts first, then start them all at once (default); "
         "api: create and start each through the JSON API, 8 uploads at a time",
     )
-    parser.add_argument("--slots", type=int, default=2, help="reviews the worker runs at once")
+    parser.add_argument(
+        "--slots",
+        type=int,
+        default=0,
+        help="reviews the worker runs at once (default: 100 services, 20 embedded)",
+    )
     parser.add_argument("--timeout", type=float, default=0, help="seconds per point (0: auto)")
     parser.add_argument("--pause", type=float, default=5, help="seconds between points")
     parser.add_argument("--json", help="also write the results to this file")
