@@ -31,6 +31,9 @@ REDIS_DB = int(os.environ.get("E2E_REDIS_DB", 9))
 REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", 6379))
 
 
+WORKER_SLOTS = 2
+
+
 def redis_url(db):
     return f"redis://127.0.0.1:{REDIS_PORT}/{db}"
 
@@ -200,8 +203,9 @@ class Stack:
         log = open(log_path, "ab")  # noqa: SIM115
         pool = pool or ("threads" if self.profile == "services" else "prefork")
         env = {**self.worker_env, "WORKER_POOL": pool, **extra_env}
-        if pool == "prefork":
-            env.setdefault("REVIEW_SLOTS", "2")
+        # Every worker of the suite holds WORKER_SLOTS reviews, whatever its pool: tests
+        # that fill every slot stay small; the concurrency tests start their own.
+        env.setdefault("REVIEW_SLOTS", str(WORKER_SLOTS))
         worker = subprocess.Popen(
             [
                 self.python,

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from tests import test_browser_review as browser_tests
 from tests.factories import make_pdf, make_zip
 from tests.fakes.llm_server import answer
+from tests.stack import WORKER_SLOTS
 from tests.test_browser_review import log_in, start_review
 from tests.test_e2e_review import create_project, review_id_of, upload, wait_until
 
@@ -106,7 +107,7 @@ def test_an_upload_shows_its_progress_disables_the_buttons_and_can_be_cancelled(
 @pytest.mark.e2e
 def test_a_queued_review_shows_its_place_then_its_packing_counts(stack, llm, page, tmp_path):
     # Every worker slot busy with a held review: the next one waits in the queue.
-    slots = 2 if stack.profile == "services" else 1
+    slots = WORKER_SLOTS
     gate = threading.Event()
     llm.script(*[answer("## Held\n", gate=gate, gate_after=1) for _ in range(slots)])
     client = stack.client("alice")
