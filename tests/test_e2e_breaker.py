@@ -20,7 +20,9 @@ def breaker_stack(request, fake_llm, tmp_path_factory):
         fake_llm.url,
         LLM_MAX_RETRIES="1",
         LLM_BREAKER_FAILURES="2",
-        LLM_BREAKER_OPEN_SECONDS="3",
+        # Long enough for the second review's upload and pack (a packing process starts
+        # on a worker's first pack) to reach the model while the breaker is still open.
+        LLM_BREAKER_OPEN_SECONDS="10",
         REDIS_DB="10",
     ) as running:
         yield running
