@@ -4,6 +4,7 @@ cancelled while it packs, and writes to the relay and the row per batch, not per
 
 import os
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -101,6 +102,30 @@ def test_packing_runs_in_another_process_and_the_stream_still_shows_its_progress
     heard = [e.data for e in relay.read(review.pk) if e.kind == PROGRESS]
     assert any('"stage":"counting"' in d and '"done":30,"total":30' in d for d in heard), heard
     assert review.pack_summary["included_paths"]
+
+
+def test_a_packs_last_progress_reaches_its_watcher_before_the_pack_returns(tmp_path):
+    # The result comes back on another channel than the progress: a watcher slower than
+    # the pack (a busy worker) must still get the stage's last count, which the page shows.
+    archive, spec = tmp_path / "shop.zip", tmp_path / "spec.pdf"
+    archive.write_bytes(make_zip(FILES))
+    spec.write_bytes(make_pdf())
+    from reviewer.packing import Budget, PackOptions
+
+    heard = []
+
+    def slow_watcher(stage, done, total):
+        time.sleep(0.1)
+        heard.append((stage, done, total))
+
+    pool = packing_pool.PackPool(1)
+    try:
+        args = (str(archive), str(spec), Budget(1_000_000, 8_000), PackOptions())
+        pool.run("pack", args, slow_watcher, None)
+        returned_with = list(heard)
+    finally:
+        pool.shutdown()
+    assert ("counting", 30, 30) in returned_with, returned_with
 
 
 def test_a_review_cancelled_while_it_packs_stops_without_calling_the_model(

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 0.2
 CHILD_PROGRESS_SECONDS = 0.1
+DRAIN_SECONDS = 2.0  # at most, for a pack's last progress after its result
 _in_process = False
 _pool = None
 _pool_lock = threading.Lock()
@@ -84,6 +85,7 @@ class PackPool:
             processes, mp_context=context, initializer=_child_init, initargs=(self._progress,)
         )
         self._watchers = {}  # job -> progress callback
+        self._drained = {}  # job -> set once the child sent all of its progress
         self._jobs = itertools.count(1)
         self._lock = threading.Lock()
         self.last_pid = None  # the process of the last finished pack (for tests and logs)
@@ -94,12 +96,14 @@ class PackPool:
         if progress is not None:
             with self._lock:
                 self._watchers[job] = progress
+                self._drained[job] = threading.Event()
         try:
             future = self._executor.submit(_child_pack, job, kind, args, progress is not None)
             while True:
                 try:
                     pid, result = future.result(timeout=WAIT_SECONDS)
                     self.last_pid = pid
+                    self._wait_for_progress(job)
                     return result
                 except concurrent.futures.TimeoutError:
                     if cancel is not None and cancel.is_set():
@@ -113,6 +117,15 @@ class PackPool:
         finally:
             with self._lock:
                 self._watchers.pop(job, None)
+                self._drained.pop(job, None)
+
+    def _wait_for_progress(self, job):
+        """The result comes back on another channel than the progress: without this wait
+        a small pack's last counts could arrive after its watcher is gone."""
+        with self._lock:
+            drained = self._drained.get(job)
+        if drained is not None and job in self._watchers:
+            drained.wait(DRAIN_SECONDS)
 
     def _relay(self):
         while True:
@@ -125,6 +138,11 @@ class PackPool:
             job, stage, done, total = message
             with self._lock:
                 watcher = self._watchers.get(job)
+                drained = self._drained.get(job)
+            if stage is None:  # the child's pack ended: every progress call came before
+                if drained is not None:
+                    drained.set()
+                continue
             if watcher is None:
                 continue
             try:
@@ -166,4 +184,8 @@ def _child_pack(job, kind, args, watched):
             _child_queue.put((job, stage, done, total))
 
         progress = throttled(send, CHILD_PROGRESS_SECONDS)
-    return os.getpid(), pack_here(*args, progress=progress)
+    try:
+        return os.getpid(), pack_here(*args, progress=progress)
+    finally:
+        if watched:
+            _child_queue.put((job, None, 0, 0))
