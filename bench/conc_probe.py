@@ -83,19 +83,9 @@ class Viewer:
 
     def event(self, block, now):
         """One SSE block (without its blank line) that arrived at `now`."""
-        kind, data = "message", []
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if name == "data":
-                data.append(value)
-            elif name == "event":
-                kind = value
-            elif name == "id" and value.isdigit():
-                self.last_id = max(self.last_id, int(value))
-        text = "\n".join(data)
+        kind, text, event_id = sse_block(block)
+        if event_id is not None:
+            self.last_id = max(self.last_id, event_id)
         if kind == "status":
             if text in RUNNING and self.running_at is None:
                 self.running_at = now
@@ -114,6 +104,23 @@ class Viewer:
             self._tail = scan[end:][-24:]
         elif kind == "done":
             self.done_at = now
+
+
+def sse_block(block):
+    """(event, data, id or None) of one SSE block without its blank line."""
+    kind, data, event_id = "message", [], None
+    for line in block.split("\n"):
+        if not line or line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            kind = value
+        elif name == "id" and value.isdigit():
+            event_id = int(value)
+    return kind, "\n".join(data), event_id
 
 
 def free_slot_waits(viewers, slots):

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.conc_probe import sse_block  # noqa: E402
 from tests.fakes.llm_server import FakeLLMServer, answer  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 from tests.test_e2e_review import create_project, review_id_of, upload  # noqa: E402
@@ -131,23 +132,11 @@ class Viewer:
                 self.errors.append("stream ended without a done event")
 
     def _event(self, block, now):
-        kind, data, event_id = "message", [], None
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if name == "data":
-                data.append(value)
-            elif name == "event":
-                kind = value
-            elif name == "id":
-                event_id = int(value)
+        kind, data, event_id = sse_block(block)
         if event_id is not None:
             if event_id <= self.last_id:
                 self.errors.append(f"event id {event_id} after {self.last_id}")
             self.last_id = event_id
-        data = "\n".join(data)
         if kind == "status":
             self.subscribed = True
         elif kind == "delta":
